@@ -1,0 +1,75 @@
+/**
+ * The narrow interfaces the diagnosis needs from the outside world. `adapters/local` and `adapters/aws`
+ * implement each one; the core never sees which.
+ */
+
+/** Reads nginx log lines in a time window. Lines arrive in the order nginx wrote them. */
+export interface LogSource {
+  /** Streams raw chunks of the log (any split, UTF-8/latin1 bytes); the caller splits lines. */
+  chunks(request: LogReadRequest): AsyncIterable<Uint8Array>;
+}
+
+export interface LogReadRequest {
+  /** A file path locally, a log group name in AWS. */
+  log: string;
+  fromMs: number;
+  toMs: number;
+}
+
+/** The result of running the diagnostics script on one host. */
+export interface CommandResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/** Runs gatewatch's diagnostics script (never an arbitrary command) on a host. */
+export interface CommandRunner {
+  runDiagnostics(request: DiagnosticsRequest): Promise<CommandResult>;
+}
+
+/** Validated parameters of the diagnostics script; each becomes one `GW_*` environment variable. */
+export interface DiagnosticsRequest {
+  /** `local` or an EC2 instance id. */
+  host: string;
+  checks: string[];
+  params: Record<string, string>;
+  timeoutSeconds: number;
+}
+
+/** Stores reports and evidence under an incident's folder or key prefix. */
+export interface ReportStore {
+  put(key: string, body: string, contentType: string): Promise<string>;
+  get(key: string): Promise<string | undefined>;
+  /** Where a key can be read by a person: a path or an `s3://` URI. */
+  locate(key: string): string;
+}
+
+export interface Notification {
+  subject: string;
+  text: string;
+}
+
+export interface Notifier {
+  notify(notification: Notification): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/**
+ * Starts the diagnostics script on a host and later fetches its output. In AWS this is SSM Run Command
+ * (send, then poll); locally the script runs at `send` and `collect` answers at once.
+ */
+export interface DiagnosticsDispatcher {
+  send(request: DiagnosticsRequest): Promise<{ commandId: string }>;
+  collect(request: { host: string; commandId: string }): Promise<DiagnosticsPoll>;
+}
+
+export type DiagnosticsPoll =
+  | { status: 'pending' }
+  | { status: 'done'; result: CommandResult }
+  | { status: 'failed'; reason: string; result?: CommandResult };

@@ -1,0 +1,196 @@
+/**
+ * The incident report as Markdown (GitHub-flavoured), for a terminal, a pull request or an e-mail body.
+ * Report text is escaped for where it lands: one-line text is backslash-escaped, table cells also keep
+ * their line breaks as `<br>`, identifiers go in code spans, and evidence goes in fenced blocks whose
+ * fence is longer than any backtick run in the evidence, so nothing from a log can end the block, open a
+ * link or inject HTML.
+ */
+import type { Report } from '../types.ts';
+import { escapeMarkdownCell, escapeMarkdownInline, markdownCodeBlock, markdownCodeSpan } from './escape.ts';
+import {
+  decisiveEvidence,
+  evidenceText,
+  formatConfidence,
+  formatCount,
+  formatMs,
+  formatShare,
+  incidentState,
+  peak5xxMinute,
+  rootCauseMeaning,
+  severityOf,
+  stateLine,
+  statusList,
+  statusRows,
+  upstreamRows,
+  verdictTone,
+} from './view.ts';
+
+const text = escapeMarkdownInline;
+const code = markdownCodeSpan;
+
+function cell(value: string): string {
+  return escapeMarkdownCell(value) || ' ';
+}
+
+/** Quoted log or command output: redacted again, then fenced. */
+function quote(value: string): string {
+  return markdownCodeBlock(evidenceText(value));
+}
+
+function table(header: string[], align: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${align.join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+function evidenceLines(evidence: { source: string; excerpt: string; at?: string }): string[] {
+  const at = evidence.at === undefined ? '' : ` · ${text(evidence.at)}`;
+  return [`*${text(evidence.source)}*${at}`, '', quote(evidence.excerpt), ''];
+}
+
+/**
+ * Renders a report as Markdown: the title (target, verdict, severity, state), the one-line summary, the
+ * verdict's facts, the decisive evidence, next steps as a checklist, findings with their evidence, what
+ * was ruled out, traffic, the checks and the timeline.
+ */
+export function renderMarkdown(report: Report): string {
+  const { verdict, traffic } = report;
+  const tone = verdictTone(report);
+  const state = incidentState(report);
+  const out: string[] = [];
+
+  const qualifier = tone === 'ok' ? '' : ` (${tone}, ${state})`;
+  out.push(`# ${text(report.target)}: ${text(verdict.rootCause)}${qualifier}`, '');
+  out.push(`> **${text(verdict.summary)}**`, '');
+  out.push(
+    `- **Root cause:** ${code(verdict.rootCause)} — ${text(rootCauseMeaning(verdict.rootCause))}`,
+    `- **Upstream:** ${verdict.upstream === undefined ? 'not identified' : code(verdict.upstream)}`,
+    `- **Confidence:** ${formatConfidence(verdict.confidence)}`,
+    `- **State:** ${text(stateLine(report))}`,
+    `- **Window:** ${text(report.window.from)} → ${text(report.window.to)}`,
+    `- **Trigger:** ${text(report.trigger.kind)}${report.trigger.detail ? ` — ${text(report.trigger.detail)}` : ''}`,
+    `- **Incident:** ${code(report.incidentId)}`,
+    '',
+  );
+
+  const decisive = decisiveEvidence(report);
+  if (decisive.finding !== undefined) {
+    out.push('## Decisive evidence', '', `**${text(decisive.finding.title)}**`, '');
+    for (const evidence of decisive.shown) out.push(...evidenceLines(evidence));
+    if (decisive.more > 0) out.push(`…and ${decisive.more} more under Findings.`, '');
+  }
+
+  out.push('## Next steps', '');
+  if (report.nextSteps.length === 0) out.push('Nothing to do.', '');
+  else out.push(...report.nextSteps.map((step) => `- [ ] ${text(step)}`), '');
+
+  out.push('## Findings', '');
+  if (report.findings.length === 0) out.push('No findings.', '');
+  report.findings.forEach((finding, index) => {
+    const severity = severityOf(finding.severity) ?? 'unknown severity';
+    out.push(
+      `### ${index + 1}. ${severity.toUpperCase()}: ${text(finding.title)}`,
+      '',
+      `Category: ${code(finding.category)} — ${text(rootCauseMeaning(finding.category))}`,
+      '',
+    );
+    if (finding.evidence.length === 0) out.push('No evidence recorded.', '');
+    for (const evidence of finding.evidence) out.push(...evidenceLines(evidence));
+  });
+
+  out.push('## Ruled out', '');
+  if (report.ruledOut.length === 0) out.push('Nothing was ruled out.', '');
+  else out.push(...report.ruledOut.map((item) => `- ${text(item)}`), '');
+
+  out.push('## Traffic', '');
+  const window =
+    traffic.firstAt !== undefined && traffic.lastAt !== undefined
+      ? `, ${text(traffic.firstAt)} → ${text(traffic.lastAt)}`
+      : '';
+  out.push(
+    `${formatCount(traffic.requests)} requests, ${formatCount(traffic.status5xx)} answered 5xx ` +
+      `(${formatShare(traffic.status5xx, traffic.requests)})${window}. ` +
+      `Access log format: ${text(traffic.format)}; unreadable lines skipped: ${formatCount(traffic.malformed)}.`,
+    '',
+  );
+  const peak = peak5xxMinute(traffic.perMinute);
+  if (peak !== undefined) {
+    out.push(
+      `Worst minute: ${text(peak.minute)}, ${formatCount(peak.status5xx)} of ${formatCount(peak.requests)} ` +
+        `requests answered 5xx (502: ${formatCount(peak.status502)}, 504: ${formatCount(peak.status504)}).`,
+      '',
+    );
+  }
+  const statuses = statusRows(traffic.byStatus);
+  if (statuses.length > 0) {
+    out.push(
+      table(
+        ['Status', 'Requests'],
+        ['---', '--:'],
+        statuses.map(([status, count]) => [cell(status), formatCount(count)]),
+      ),
+      '',
+    );
+  }
+  const upstreams = upstreamRows(traffic.byUpstream);
+  if (upstreams.length > 0) {
+    out.push(
+      table(
+        ['Upstream', 'Requests', 'Failures', 'By status', 'Slowest'],
+        ['---', '--:', '--:', '---', '--:'],
+        upstreams.map(([upstream, stats]) => [
+          cell(upstream),
+          formatCount(stats.requests),
+          formatCount(stats.failures),
+          cell(statusList(stats.byStatus)),
+          stats.maxResponseTime === undefined ? ' ' : formatMs(stats.maxResponseTime * 1000),
+        ]),
+      ),
+      '',
+    );
+  }
+  if (traffic.samples.length > 0) {
+    out.push('Failing requests (newest last):', '', quote(traffic.samples.join('\n')), '');
+  }
+
+  out.push('## Checks', '');
+  if (report.checks.length === 0) out.push('No checks ran.', '');
+  else {
+    out.push(
+      table(
+        ['Check', 'Status', 'Duration', 'Detail'],
+        ['---', '---', '--:', '---'],
+        report.checks.map((check) => [
+          cell(check.name),
+          cell(check.status),
+          formatMs(check.durationMs),
+          check.detail === undefined ? ' ' : cell(check.detail),
+        ]),
+      ),
+      '',
+    );
+  }
+
+  out.push('## Timeline', '');
+  if (report.timeline.length === 0) out.push('No events recorded.', '');
+  else {
+    out.push(
+      table(
+        ['Time', 'Event'],
+        ['---', '---'],
+        report.timeline.map((entry) => [cell(entry.at), cell(entry.event)]),
+      ),
+      '',
+    );
+  }
+
+  out.push(
+    '---',
+    '',
+    `gatewatch incident report, schema ${formatCount(report.schemaVersion)}, opened ${text(report.openedAt)}.`,
+    '',
+  );
+  return out.join('\n');
+}

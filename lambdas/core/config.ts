@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { PATTERNS, SERVICE_NAME_PATTERNS } from './diagnostics/params.ts';
 import { ProbeConfigSchema } from './probe/schema.ts';
 
 /** Thrown for a configuration that cannot be used; `problems` holds one `path: what to do` line each. */
@@ -21,24 +22,23 @@ export class ConfigError extends Error {
 }
 
 const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const ABSOLUTE_PATH = /^\/[A-Za-z0-9._/@+-]*$/;
 const ANY_PATH = /^[A-Za-z0-9._/@+~-][A-Za-z0-9._/@+ -]*$/;
-// The diagnostics script re-validates these; they are deliberately narrow (no quotes, $, ;, backticks, newlines).
-export const SERVICE_NAME_PATTERNS = {
-  process: /^[A-Za-z0-9 ._/:=,@+-]{1,128}$/,
-  systemd: /^[A-Za-z0-9@._:-]{1,128}$/,
-  docker: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/,
-  pm2: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/,
-} as const;
 const TCP_PEER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const UNIX_PEER = /^unix:\/[A-Za-z0-9._/@+-]+$/;
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
+// Paths the diagnostics script receives must pass its own pattern (absolute, no `.`/`..` segments).
 const absolutePath = (example: string) =>
-  z.string().regex(ABSOLUTE_PATH, `must be an absolute path without spaces or quotes, e.g. ${example}`);
+  z
+    .string()
+    .regex(
+      PATTERNS.absolutePath,
+      `must be an absolute path without spaces, quotes or ./.. segments, e.g. ${example}`,
+    );
 const filePath = (example: string) =>
   z.string().regex(ANY_PATH, `must be a file path without quotes or shell characters, e.g. ${example}`);
 
+// The diagnostics script re-validates service names with the same patterns (one source: params.ts).
 const serviceHint = (kind: keyof typeof SERVICE_NAME_PATTERNS, example: string) =>
   z.strictObject({
     [kind]: z

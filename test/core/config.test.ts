@@ -51,7 +51,12 @@ describe('gatewatch.yaml validation', () => {
     [
       'a relative nginx.conf path',
       `${minimal}      conf: nginx.conf\n`,
-      'targets[0].nginx.conf: must be an absolute path without spaces or quotes, e.g. /etc/nginx/nginx.conf',
+      'targets[0].nginx.conf: must be an absolute path without spaces, quotes or ./.. segments, e.g. /etc/nginx/nginx.conf',
+    ],
+    [
+      'a prefix that climbs out with ..',
+      `${minimal}      prefix: /etc/nginx/../../root\n`,
+      'targets[0].nginx.prefix: must be an absolute path without spaces, quotes or ./.. segments',
     ],
     [
       'an upstream address without a port',

@@ -73,3 +73,6 @@ export type DiagnosticsPoll =
   | { status: 'pending' }
   | { status: 'done'; result: CommandResult }
   | { status: 'failed'; reason: string; result?: CommandResult };
+
+/** The EC2 network (instances, interfaces, groups, ACLs, routes) as gatewatch's own model. */
+export type { NetworkInventory } from './core/network/types.ts';

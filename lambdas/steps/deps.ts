@@ -1,0 +1,54 @@
+/** What every step needs from the outside, as ports. The local runner and the Lambda handlers build it. */
+import type { GatewatchConfig, TargetConfig } from '../core/config.ts';
+import type {
+  Clock,
+  DiagnosticsDispatcher,
+  LogSource,
+  NetworkInventory,
+  Notifier,
+  ReportStore,
+} from '../ports.ts';
+
+export interface StepDeps {
+  config: GatewatchConfig;
+  logs: LogSource;
+  dispatcher: DiagnosticsDispatcher;
+  store: ReportStore;
+  notifier: Notifier;
+  clock: Clock;
+  /** Where a target's logs are read from: file paths locally, log group names in AWS. */
+  logLocations(target: TargetConfig): { error: string; access?: string };
+  /** The host nginx runs on: `local`, or the target's EC2 instance id. */
+  nginxHost(target: TargetConfig): string;
+  /** The EC2 inventory to evaluate a target's network path with, when there is one. */
+  network?: (target: TargetConfig) => NetworkInventory | undefined;
+  /** The error log's UTC offset in minutes when the configuration does not give one. */
+  defaultUtcOffsetMinutes: number;
+}
+
+/** Keys of an incident's objects in the report store. */
+export const storeKeys = {
+  nginxEvidence: (incidentId: string) => `${incidentId}/evidence/nginx.json`,
+  hostEvidence: (incidentId: string, host: string) => `${incidentId}/evidence/host-${host}.json`,
+  networkEvidence: (incidentId: string) => `${incidentId}/evidence/network.json`,
+  report: (incidentId: string, extension: 'json' | 'md' | 'html') => `${incidentId}/report.${extension}`,
+} as const;
+
+/** Thrown by a step whose input names a target the configuration does not have. */
+export class UnknownTargetError extends Error {
+  override name = 'UnknownTargetError';
+}
+
+export function findTarget(config: GatewatchConfig, name: string): TargetConfig {
+  const target = config.targets.find((t) => t.name === name);
+  if (!target) throw new UnknownTargetError(`no target named "${name}" in the configuration`);
+  return target;
+}
+
+export function parseUtcOffset(offset: string | undefined, fallback: number): number {
+  if (offset === undefined) return fallback;
+  const match = /^([+-])(\d{2}):(\d{2})$/.exec(offset);
+  if (!match) return fallback;
+  const minutes = Number(match[2]) * 60 + Number(match[3]);
+  return match[1] === '-' ? -minutes : minutes;
+}

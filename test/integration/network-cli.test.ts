@@ -1,9 +1,8 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateNetworkAclCommand,
@@ -26,8 +25,7 @@ import type { Io } from '../../lambdas/local/cli/io.ts';
 import { networkCommand, runNetwork } from '../../lambdas/local/cli/network.ts';
 import { FIXTURES, loadSnapshotFixture } from '../core/network/fixtures.ts';
 import { motoAvailable, motoClientConfig, motoSkipReason, startMoto } from '../support/moto.ts';
-
-const run = promisify(execFile);
+import { createNamespacePair, type NamespacePair, NETNS_SKIP_REASON } from '../support/netns.ts';
 
 function captureIo(): Io & { stdout: () => string; stderr: () => string } {
   let out = '';
@@ -414,148 +412,113 @@ describe.skipIf(!motoAvailable)(
 
 // ---------------------------------------------------------------- a real firewall between two namespaces
 
-/** Empty when this machine lets the test create network namespaces and run iptables in them; else why not. */
-const NETNS_SKIP = (() => {
-  const probe = `gw-probe-${process.pid}`;
-  try {
-    execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' });
-    execFileSync('ip', ['netns', 'exec', probe, 'iptables-save'], { stdio: 'ignore' });
-    return '';
-  } catch {
-    return '(skipped: network namespaces are not permitted here: needs root, `ip netns` and iptables)';
-  } finally {
-    try {
-      execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
-    } catch {
-      // never created
-    }
-  }
-})();
+describe.skipIf(NETNS_SKIP_REASON !== '')(
+  `host firewall between two network namespaces ${NETNS_SKIP_REASON}`,
+  () => {
+    let pair: NamespacePair;
+    let nginxNs = '';
+    let upstreamNs = '';
+    let server: ReturnType<typeof spawn> | undefined;
 
-describe.skipIf(NETNS_SKIP !== '')(`host firewall between two network namespaces ${NETNS_SKIP}`, () => {
-  const nginxNs = `gw-test-${process.pid}-nginx`;
-  const upstreamNs = `gw-test-${process.pid}-up`;
-  let server: ReturnType<typeof spawn> | undefined;
+    const inNs = (ns: string, ...command: string[]) => pair.inNs(ns, ...command);
 
-  const inNs = (ns: string, ...command: string[]) => run('ip', ['netns', 'exec', ns, ...command]);
+    /** Connects from nginx's namespace to the upstream; `connected`, `timeout` or the error code. */
+    const connect = async (): Promise<string> => {
+      const script =
+        "const s=require('net').connect(3000,'10.200.0.2');s.setTimeout(1500,()=>{console.log('timeout');s.destroy()});" +
+        "s.on('connect',()=>{console.log('connected');s.destroy()});s.on('error',e=>console.log(e.code))";
+      return (await inNs(nginxNs, process.execPath, '-e', script)).stdout.trim();
+    };
 
-  /** Connects from nginx's namespace to the upstream; `connected`, `timeout` or the error code. */
-  const connect = async (): Promise<string> => {
-    const script =
-      "const s=require('net').connect(3000,'10.200.0.2');s.setTimeout(1500,()=>{console.log('timeout');s.destroy()});" +
-      "s.on('connect',()=>{console.log('connected');s.destroy()});s.on('error',e=>console.log(e.code))";
-    return (await inNs(nginxNs, process.execPath, '-e', script)).stdout.trim();
-  };
+    beforeAll(async () => {
+      pair = await createNamespacePair(`gw-test-${process.pid}`);
+      ({ nginxNs, upstreamNs } = pair);
+      server = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          upstreamNs,
+          process.execPath,
+          '-e',
+          "require('net').createServer(s=>{s.on('error',()=>{});s.end('ok')}).listen(3000,'10.200.0.2',()=>console.log('up'))",
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      await new Promise<void>((resolve) => server!.stdout!.once('data', () => resolve()));
+    });
 
-  beforeAll(async () => {
-    await run('ip', ['netns', 'add', nginxNs]);
-    await run('ip', ['netns', 'add', upstreamNs]);
-    await run('ip', [
-      'link',
-      'add',
-      `gwn${process.pid % 100000}`,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      `gwu${process.pid % 100000}`,
-    ]);
-    await run('ip', ['link', 'set', `gwn${process.pid % 100000}`, 'netns', nginxNs]);
-    await run('ip', ['link', 'set', `gwu${process.pid % 100000}`, 'netns', upstreamNs]);
-    await inNs(nginxNs, 'ip', 'addr', 'add', '10.200.0.1/24', 'dev', `gwn${process.pid % 100000}`);
-    await inNs(upstreamNs, 'ip', 'addr', 'add', '10.200.0.2/24', 'dev', `gwu${process.pid % 100000}`);
-    for (const [ns, dev] of [
-      [nginxNs, `gwn${process.pid % 100000}`],
-      [upstreamNs, `gwu${process.pid % 100000}`],
-    ] as const) {
-      await inNs(ns, 'ip', 'link', 'set', dev, 'up');
-      await inNs(ns, 'ip', 'link', 'set', 'lo', 'up');
-    }
-    server = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
+    afterAll(async () => {
+      if (server?.pid !== undefined && server.exitCode === null) {
+        server.kill('SIGTERM');
+        await sleep(100);
+      }
+      await pair.destroy();
+    });
+
+    it('finds the DROP that makes the connect time out, and its fix really reopens the path', async () => {
+      expect(await connect()).toBe('connected');
+      await inNs(
         upstreamNs,
-        process.execPath,
-        '-e',
-        "require('net').createServer(s=>{s.on('error',()=>{});s.end('ok')}).listen(3000,'10.200.0.2',()=>console.log('up'))",
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    await new Promise<void>((resolve) => server!.stdout!.once('data', () => resolve()));
-  });
+        'iptables',
+        '-A',
+        'INPUT',
+        '-s',
+        '10.200.0.1',
+        '-p',
+        'tcp',
+        '--dport',
+        '3000',
+        '-j',
+        'DROP',
+      );
+      expect(await connect()).toBe('timeout');
 
-  afterAll(async () => {
-    if (server?.pid !== undefined && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await sleep(100);
-    }
-    for (const ns of [nginxNs, upstreamNs]) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
-  });
-
-  it('finds the DROP that makes the connect time out, and its fix really reopens the path', async () => {
-    expect(await connect()).toBe('connected');
-    await inNs(
-      upstreamNs,
-      'iptables',
-      '-A',
-      'INPUT',
-      '-s',
-      '10.200.0.1',
-      '-p',
-      'tcp',
-      '--dport',
-      '3000',
-      '-j',
-      'DROP',
-    );
-    expect(await connect()).toBe('timeout');
-
-    const ruleset = (await inNs(upstreamNs, 'iptables-save')).stdout;
-    const blocks = analyzeHostFirewall(ruleset, {
-      port: 3000,
-      proto: 'tcp',
-      direction: 'input',
-      peerIp: '10.200.0.1',
-    });
-    expect(blocks).toHaveLength(1);
-    expect(blocks[0]).toMatchObject({
-      line: '-A INPUT -s 10.200.0.1/32 -p tcp -m tcp --dport 3000 -j DROP',
-      certain: true,
-      effect: { errno: 110 },
-    });
-
-    await inNs(upstreamNs, 'sh', '-c', blocks[0]!.fix);
-    expect(await connect()).toBe('connected');
-    const after = (await inNs(upstreamNs, 'iptables-save')).stdout;
-    expect(
-      analyzeHostFirewall(after, { port: 3000, proto: 'tcp', direction: 'input', peerIp: '10.200.0.1' }),
-    ).toEqual([]);
-  });
-
-  it('finds an nft REJECT that nginx would see as connection refused', async () => {
-    await inNs(
-      upstreamNs,
-      'nft',
-      'add table inet gw; add chain inet gw input { type filter hook input priority 0; policy accept; }; add rule inet gw input tcp dport 3000 reject with tcp reset',
-    );
-    try {
-      expect(await connect()).toBe('ECONNREFUSED');
-      const ruleset = (await inNs(upstreamNs, 'nft', '-a', 'list', 'ruleset')).stdout;
+      const ruleset = (await inNs(upstreamNs, 'iptables-save')).stdout;
       const blocks = analyzeHostFirewall(ruleset, {
         port: 3000,
         proto: 'tcp',
         direction: 'input',
         peerIp: '10.200.0.1',
       });
-      expect(blocks.map((b) => [b.line, b.certain, b.effect?.errnoName])).toEqual([
-        ['tcp dport 3000 reject with tcp reset', true, 'ECONNREFUSED'],
-      ]);
+      expect(blocks).toHaveLength(1);
+      expect(blocks[0]).toMatchObject({
+        line: '-A INPUT -s 10.200.0.1/32 -p tcp -m tcp --dport 3000 -j DROP',
+        certain: true,
+        effect: { errno: 110 },
+      });
+
       await inNs(upstreamNs, 'sh', '-c', blocks[0]!.fix);
       expect(await connect()).toBe('connected');
-    } finally {
-      await inNs(upstreamNs, 'nft', 'delete', 'table', 'inet', 'gw').catch(() => undefined);
-    }
-  });
-});
+      const after = (await inNs(upstreamNs, 'iptables-save')).stdout;
+      expect(
+        analyzeHostFirewall(after, { port: 3000, proto: 'tcp', direction: 'input', peerIp: '10.200.0.1' }),
+      ).toEqual([]);
+    });
+
+    it('finds an nft REJECT that nginx would see as connection refused', async () => {
+      await inNs(
+        upstreamNs,
+        'nft',
+        'add table inet gw; add chain inet gw input { type filter hook input priority 0; policy accept; }; add rule inet gw input tcp dport 3000 reject with tcp reset',
+      );
+      try {
+        expect(await connect()).toBe('ECONNREFUSED');
+        const ruleset = (await inNs(upstreamNs, 'nft', '-a', 'list', 'ruleset')).stdout;
+        const blocks = analyzeHostFirewall(ruleset, {
+          port: 3000,
+          proto: 'tcp',
+          direction: 'input',
+          peerIp: '10.200.0.1',
+        });
+        expect(blocks.map((b) => [b.line, b.certain, b.effect?.errnoName])).toEqual([
+          ['tcp dport 3000 reject with tcp reset', true, 'ECONNREFUSED'],
+        ]);
+        await inNs(upstreamNs, 'sh', '-c', blocks[0]!.fix);
+        expect(await connect()).toBe('connected');
+      } finally {
+        await inNs(upstreamNs, 'nft', 'delete', 'table', 'inet', 'gw').catch(() => undefined);
+      }
+    });
+  },
+);

@@ -1,0 +1,58 @@
+import { ConsoleNotifier, SilentNotifier } from '../adapters/local/console-notifier.ts';
+import { FileLogSource } from '../adapters/local/file-log-source.ts';
+import { FolderReportStore } from '../adapters/local/folder-report-store.ts';
+import { LocalDiagnosticsDispatcher } from '../adapters/local/local-diagnostics-dispatcher.ts';
+import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
+import { SmtpNotifier } from '../adapters/local/smtp-notifier.ts';
+import { SnapshotNetworkInventory } from '../adapters/local/snapshot-network-inventory.ts';
+import type { GatewatchConfig } from '../core/config.ts';
+import type { DiagnosticsDispatcher, Notifier } from '../ports.ts';
+import type { StepDeps } from '../steps/deps.ts';
+
+export interface LocalDepsOptions {
+  /** Reports folder; the configuration's `reports.dir` by default. */
+  out?: string;
+  /** `silent` for commands that print the verdict themselves. */
+  notify?: 'console' | 'silent';
+  /** How the diagnostics script reaches the hosts; this machine's shell by default. */
+  dispatcher?: DiagnosticsDispatcher;
+}
+
+/** The local world's ports: files, a folder, this host's shell, the console or SMTP. */
+export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {}): StepDeps {
+  return {
+    config,
+    logs: new FileLogSource(),
+    dispatcher: options.dispatcher ?? new LocalDiagnosticsDispatcher(new ShellCommandRunner()),
+    store: new FolderReportStore(options.out ?? config.reports.dir),
+    notifier: localNotifier(config, options.notify ?? 'console'),
+    clock: { now: () => new Date() },
+    logLocations: (target) => ({
+      error: target.nginx.errorLog,
+      ...(target.nginx.accessLog === undefined ? {} : { access: target.nginx.accessLog }),
+    }),
+    nginxHost: () => 'local',
+    network: () =>
+      config.network?.snapshot ? new SnapshotNetworkInventory(config.network.snapshot) : undefined,
+    defaultUtcOffsetMinutes: -new Date().getTimezoneOffset(),
+  };
+}
+
+function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent'): Notifier {
+  const smtp = config.notify.smtp;
+  const console = mode === 'console' ? new ConsoleNotifier() : new SilentNotifier();
+  if (!smtp || config.notify.email.length === 0) return console;
+  const mail = new SmtpNotifier({
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    from: smtp.from,
+    to: config.notify.email,
+  });
+  return {
+    async notify(notification) {
+      await console.notify(notification);
+      await mail.notify(notification);
+    },
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The diagnosis workflow in Step Functions (Standard): exactly the ASL of `lib/workflow/definition.ts`,
+ * each Task's `${<Task>FunctionArn}` placeholder substituted with the ARN of that Task's Lambda. Every
+ * Lambda is wired (permissions and environment together) to the capabilities `TASK_CAPABILITIES` lists
+ * for its Task, and the state machine's role may invoke these Lambdas and nothing else.
+ */
+import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { GatewatchConfig } from '../../lambdas/core/config.ts';
+import {
+  buildDiagnosisDefinition,
+  taskArnPlaceholder,
+  WORKFLOW_TASK_NAMES,
+  WORKFLOW_TASKS,
+  type WorkflowTaskName,
+} from '../workflow/definition.ts';
+import { LAMBDA_ENV, TASK_CAPABILITIES, type TaskCapability } from '../workflow/lambda-wiring.ts';
+import type { DiagnosticsDocument } from './diagnostics-document.ts';
+import { GatewatchFunction } from './gatewatch-function.ts';
+import type { NotificationTopic } from './notification-topic.ts';
+import type { ReportBucket } from './report-bucket.ts';
+
+export class DiagnosisWorkflowPropsError extends Error {
+  override name = 'DiagnosisWorkflowPropsError';
+}
+
+export interface DiagnosisWorkflowProps {
+  /** The validated configuration (every target has an `aws` block). */
+  readonly config: GatewatchConfig;
+  readonly reports: ReportBucket;
+  readonly diagnostics: DiagnosticsDocument;
+  readonly notifications: NotificationTopic;
+  /**
+   * Retention of the Lambdas' and the state machine's logs.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Seconds a Lambda stops before its Task's timeout, so the Task records the Lambda's own error. */
+export const LAMBDA_TIMEOUT_MARGIN_SECONDS = 5;
+
+/** Parsing a window of logs or classifying wants CPU; polling and publishing do not. */
+const TASK_MEMORY_MB: Record<WorkflowTaskName, number> = {
+  GatherNginxEvidence: 1024,
+  SendDiagnostics: 256,
+  CollectDiagnostics: 512,
+  CheckNetworkPath: 256,
+  ClassifyAndReport: 1024,
+  WriteDegradedReport: 256,
+  Notify: 256,
+};
+
+function kebab(task: WorkflowTaskName): string {
+  return WORKFLOW_TASKS[task].step;
+}
+
+export class DiagnosisWorkflow extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly logGroup: logs.LogGroup;
+  /** One Lambda per Task of the definition. */
+  public readonly tasks: Readonly<Record<WorkflowTaskName, GatewatchFunction>>;
+
+  constructor(scope: Construct, id: string, props: DiagnosisWorkflowProps) {
+    super(scope, id);
+    const missing = props.config.targets.filter((t) => !t.aws).map((t) => t.name);
+    if (missing.length > 0) {
+      throw new DiagnosisWorkflowPropsError(
+        `targets without an aws block cannot be diagnosed in AWS: ${missing.join(', ')}`,
+      );
+    }
+
+    const tasks = {} as Record<WorkflowTaskName, GatewatchFunction>;
+    for (const task of WORKFLOW_TASK_NAMES) {
+      tasks[task] = new GatewatchFunction(this, task, {
+        handlerModule: `${kebab(task)}.ts`,
+        description: `gatewatch workflow task ${task}`,
+        timeout: Duration.seconds(WORKFLOW_TASKS[task].timeoutSeconds - LAMBDA_TIMEOUT_MARGIN_SECONDS),
+        memorySize: TASK_MEMORY_MB[task],
+        config: props.config,
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      });
+      Validations.of(tasks[task].function).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked synchronously by Step Functions only: a failure is caught by the state machine (Retry/Catch) and ends in a degraded report; a DLQ would never receive anything.',
+      });
+    }
+    this.tasks = tasks;
+
+    this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    });
+    const definitionSubstitutions: Record<string, string> = {};
+    for (const task of WORKFLOW_TASK_NAMES) {
+      definitionSubstitutions[taskArnPlaceholder(task)] = tasks[task].function.functionArn;
+    }
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(buildDiagnosisDefinition())),
+      definitionSubstitutions,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      comment: 'gatewatch: why did nginx answer 502/504?',
+    });
+
+    for (const task of WORKFLOW_TASK_NAMES) {
+      tasks[task].function.grantInvoke(this.stateMachine);
+      for (const capability of TASK_CAPABILITIES[task] as readonly TaskCapability[]) {
+        this.#wire(capability, tasks[task], props);
+      }
+    }
+    this.#acknowledge(props);
+  }
+
+  /** Grants a capability and sets the environment variables naming its resources, together. */
+  #wire(capability: TaskCapability, fn: GatewatchFunction, props: DiagnosisWorkflowProps): void {
+    const lambda = fn.function;
+    switch (capability) {
+      case 'logs':
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
+            resources: logGroupArns(this, props.config),
+          }),
+        );
+        return;
+      case 'store':
+        props.reports.grantIncidentReadWrite(lambda);
+        lambda.addEnvironment(LAMBDA_ENV.reportBucket, props.reports.bucket.bucketName);
+        lambda.addEnvironment(LAMBDA_ENV.reportPrefix, props.reports.reportPrefix);
+        return;
+      case 'diagnostics-send':
+      case 'diagnostics-collect':
+        if (capability === 'diagnostics-send') props.diagnostics.grantSend(lambda);
+        else {
+          props.diagnostics.grantCollect(lambda);
+          props.reports.grantCommandOutputRead(lambda);
+        }
+        lambda.addEnvironment(LAMBDA_ENV.diagnosticsDocument, props.diagnostics.documentName);
+        lambda.addEnvironment(LAMBDA_ENV.reportBucket, props.reports.bucket.bucketName);
+        lambda.addEnvironment(LAMBDA_ENV.commandOutputPrefix, props.reports.commandOutputPrefix);
+        return;
+      case 'notifier':
+        props.notifications.grantPublish(lambda);
+        lambda.addEnvironment(LAMBDA_ENV.topicArn, props.notifications.topic.topicArn);
+        return;
+      case 'network':
+        // Read-only describes of the network path; EC2 offers no resource-level permissions for them.
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: [
+              'ec2:DescribeInstances',
+              'ec2:DescribeNetworkInterfaces',
+              'ec2:DescribeSecurityGroups',
+              'ec2:DescribeNetworkAcls',
+              'ec2:DescribeSubnets',
+              'ec2:DescribeRouteTables',
+              'ec2:DescribeManagedPrefixLists',
+              'ec2:GetManagedPrefixListEntries',
+            ],
+            resources: ['*'],
+          }),
+        );
+        return;
+    }
+  }
+
+  /** The wildcards cdk-nag reports here, each with why it is the narrowest grant possible. */
+  #acknowledge(props: DiagnosisWorkflowProps): void {
+    const stack = Stack.of(this);
+    for (const task of WORKFLOW_TASK_NAMES) {
+      const fn = this.tasks[task];
+      const role = fn.role;
+      const capabilities = TASK_CAPABILITIES[task] as readonly TaskCapability[];
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions' +
+          (capabilities.includes('diagnostics-collect')
+            ? '; ssm:GetCommandInvocation and ssm:ListCommands support none either (read-only status and output of commands)'
+            : '') +
+          (capabilities.includes('network')
+            ? '; the read-only ec2:Describe* calls of the network-path check support none either'
+            : '') +
+          '.',
+      });
+      if (capabilities.includes('store')) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.reports.bucket.node.defaultChild as CfnElement)}.Arn>/incidents/*]`,
+          reason:
+            'Incident folders are named by incident id at run time; the grant is limited to the incidents/ prefix.',
+        });
+      }
+      if (capabilities.includes('diagnostics-collect')) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.reports.bucket.node.defaultChild as CfnElement)}.Arn>/ssm-output/*]`,
+          reason:
+            'SSM names command output by command id at run time; the grant is limited to the ssm-output/ prefix.',
+        });
+      }
+      if (capabilities.includes('notifier')) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          reason:
+            'Publishing to the KMS-encrypted topic needs data keys of its key (GenerateDataKey and its WithoutPlaintext form); the resource is that one key.',
+        });
+      }
+      if (capabilities.includes('diagnostics-send')) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+          reason: `SendCommand is allowed only on instances tagged ${props.diagnostics.instanceTag.key}=${props.diagnostics.instanceTag.value} (ssm:resourceTag condition) and only with gatewatch's document.`,
+        });
+      }
+      if (capabilities.includes('logs')) {
+        for (const arn of logGroupArnsForNag(props.config)) {
+          Validations.of(role).acknowledge({
+            id: `AwsSolutions-IAM5[Resource::${arn}]`,
+            reason:
+              'GetLogEvents is authorised on the log streams of the configured nginx log group; streams are named by the CloudWatch agent.',
+          });
+        }
+      }
+    }
+    const smRole = this.stateMachine.role;
+    Validations.of(smRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'CloudWatch Logs delivery and X-Ray actions of Step Functions support no resource-level permissions.',
+    });
+    for (const task of WORKFLOW_TASK_NAMES) {
+      const logicalId = stack.getLogicalId(this.tasks[task].function.node.defaultChild as CfnElement);
+      Validations.of(smRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        reason:
+          'lambda:InvokeFunction on the task Lambda’s own versions and aliases (ARN:*), as CDK grants it; no other function.',
+      });
+    }
+  }
+}
+
+function configuredLogGroups(config: GatewatchConfig): { name: string; account?: string; region?: string }[] {
+  const groups: { name: string; account?: string; region?: string }[] = [];
+  for (const target of config.targets) {
+    const aws = target.aws;
+    if (!aws) continue;
+    for (const name of [aws.logGroups.error, aws.logGroups.access]) {
+      if (name === undefined) continue;
+      // A `group:stream` log names one stream of the group; permissions are on the group.
+      const group = name.split(':')[0]!;
+      groups.push({
+        name: group,
+        ...(aws.account ? { account: aws.account } : {}),
+        ...(aws.region ? { region: aws.region } : {}),
+      });
+    }
+  }
+  return groups;
+}
+
+/** The configured log groups and their streams (GetLogEvents is authorised on the stream). */
+function logGroupArns(scope: Construct, config: GatewatchConfig): string[] {
+  const stack = Stack.of(scope);
+  const arns = new Set<string>();
+  for (const group of configuredLogGroups(config)) {
+    const base = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: group.name,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      ...(group.account ? { account: group.account } : {}),
+      ...(group.region ? { region: group.region } : {}),
+    });
+    arns.add(base);
+    arns.add(`${base}:*`);
+  }
+  return [...arns];
+}
+
+/** How cdk-nag spells the stream wildcards of {@link logGroupArns}. */
+function logGroupArnsForNag(config: GatewatchConfig): string[] {
+  return [
+    ...new Set(
+      configuredLogGroups(config).map(
+        (g) =>
+          `arn:<AWS::Partition>:logs:${g.region ?? '<AWS::Region>'}:${g.account ?? '<AWS::AccountId>'}:log-group:${g.name}:*`,
+      ),
+    ),
+  ];
+}

@@ -1,0 +1,97 @@
+/**
+ * What each workflow Task's Lambda is wired to in AWS, said once for both sides: the stack grants and
+ * sets environment variables from this table, and each handler builds exactly these adapters (its
+ * `taskHandler` call does not type-check otherwise). A port a Task does not list is not built in its
+ * Lambda, and its role has no permission for it.
+ */
+import type { WorkflowTaskName } from './definition.ts';
+
+/** Environment variables the gatewatch Lambdas read. */
+export const LAMBDA_ENV = {
+  /** The validated `gatewatch.yaml` as compact JSON (or bundled into the code when too large). */
+  config: 'GATEWATCH_CONFIG',
+  reportBucket: 'GATEWATCH_REPORT_BUCKET',
+  /** Key prefix of incident folders in the report bucket, ending with `/`. */
+  reportPrefix: 'GATEWATCH_REPORT_PREFIX',
+  diagnosticsDocument: 'GATEWATCH_DIAGNOSTICS_DOCUMENT',
+  /** Key prefix (in the report bucket) of SSM Run Command output, ending with `/`. */
+  commandOutputPrefix: 'GATEWATCH_COMMAND_OUTPUT_PREFIX',
+  topicArn: 'GATEWATCH_TOPIC_ARN',
+  stateMachineArn: 'GATEWATCH_STATE_MACHINE_ARN',
+  /** JSON `AlarmRoutes`: which alarm belongs to which target. */
+  alarmRoutes: 'GATEWATCH_ALARM_ROUTES',
+} as const;
+
+/**
+ * One permission-and-adapter bundle:
+ * - `logs`: read the targets' CloudWatch Logs groups (`LogSource`);
+ * - `store`: read and write the incident folders of the report bucket (`ReportStore`);
+ * - `diagnostics-send` / `diagnostics-collect`: SSM Run Command with gatewatch's document, split so that
+ *   only the send Task may start commands (`DiagnosticsDispatcher`);
+ * - `notifier`: publish to the notification topic (`Notifier`).
+ */
+export type TaskCapability =
+  | 'logs'
+  | 'store'
+  | 'diagnostics-send'
+  | 'diagnostics-collect'
+  | 'notifier'
+  | 'network';
+
+export const TASK_CAPABILITIES = {
+  GatherNginxEvidence: ['logs', 'store'],
+  SendDiagnostics: ['diagnostics-send'],
+  CollectDiagnostics: ['diagnostics-collect', 'store'],
+  CheckNetworkPath: ['store', 'network'],
+  ClassifyAndReport: ['store'],
+  WriteDegradedReport: ['store'],
+  Notify: ['notifier'],
+} as const satisfies Record<WorkflowTaskName, readonly TaskCapability[]>;
+
+export type CapabilitiesOf<T extends WorkflowTaskName> = (typeof TASK_CAPABILITIES)[T][number];
+
+/** Prefixes in the report bucket. */
+export const REPORT_PREFIX = 'incidents/';
+export const COMMAND_OUTPUT_PREFIX = 'ssm-output/';
+
+/**
+ * Which CloudWatch alarm starts a diagnosis of which target: gatewatch's own alarms by name prefix
+ * (`gatewatch-shop-…`), users' alarms by exact name. The EventBridge rule and the starter Lambda both
+ * use this one value.
+ */
+export interface AlarmRoutes {
+  /** Alarm name prefix → target name. */
+  prefixes: Record<string, string>;
+  /** Exact alarm name → target name. */
+  names: Record<string, string>;
+}
+
+/** The target an alarm belongs to: an exact name first, else the longest matching prefix. */
+export function targetForAlarm(routes: AlarmRoutes, alarmName: string): string | undefined {
+  const exact = routes.names[alarmName];
+  if (exact !== undefined) return exact;
+  let best: { prefix: string; target: string } | undefined;
+  for (const [prefix, target] of Object.entries(routes.prefixes)) {
+    if (alarmName.startsWith(prefix) && (!best || prefix.length > best.prefix.length))
+      best = { prefix, target };
+  }
+  return best?.target;
+}
+
+/**
+ * The fixed parts of gatewatch's SSM Command document that the dispatcher must agree with. The `GW_*`
+ * parameters come from `lambdas/core/diagnostics/params.ts`.
+ */
+export const DIAGNOSTICS_DOCUMENT = {
+  /** The document's only step; SSM puts its S3 output under `…/awsrunShellScript/<stepName>/`. */
+  stepName: 'runDiagnostics',
+  /** Seconds the script may run (the `aws:runShellScript` timeout). Read by the agent, not the shell. */
+  executionTimeoutParameter: 'executionTimeout',
+  /**
+   * Always sent as `ENV_VAR`: the script refuses to start unless the agent exported it as
+   * `SSM_interpolationCheck`, i.e. unless the agent supports environment-variable interpolation
+   * (SSM Agent 3.3.2746.0 or later) and the parameters reach the shell only as environment variables.
+   */
+  interpolationCheckParameter: 'interpolationCheck',
+  interpolationCheckValue: 'ENV_VAR',
+} as const;

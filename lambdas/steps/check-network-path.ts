@@ -40,7 +40,10 @@ export async function checkNetworkPath(raw: unknown, deps: StepDeps): Promise<Ne
   const inventory = deps.network?.(target);
   // The EC2 evaluation starts from nginx's instance: the host itself in AWS, the configured id locally.
   const from = nginxHost !== 'local' ? nginxHost : target.aws?.instanceId;
-  if (inventory && from !== undefined && IPV4.test(ip)) {
+  // A loopback upstream never leaves the host: only its firewall can be in the way.
+  const loopback = ip.startsWith('127.') || ip === '::1';
+  if (loopback) notes.push(`${peer} is on loopback: no VPC path to evaluate, only the host firewall`);
+  if (!loopback && inventory && from !== undefined && IPV4.test(ip)) {
     const model = await inventory.load();
     const hostFirewall: { source?: string; destination?: string } = {};
     if (nginxFacts?.firewall) hostFirewall.source = nginxFacts.firewall.ruleset;

@@ -4,6 +4,7 @@
  * are made to fit here rather than lose the notification.
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { sanitizeSubject } from '../../core/notification.ts';
 import type { Notification, Notifier } from '../../ports.ts';
 
 /** SNS refused or failed the publish; `cause` holds the SDK error. */
@@ -15,32 +16,8 @@ export interface SnsNotifierOptions {
   topicArn: string;
 }
 
-/** SNS subjects must be shorter than 100 characters. */
-export const MAX_SUBJECT_CHARACTERS = 99;
 /** SNS messages may be 256 KiB; the margin keeps room for the truncation note. */
 export const MAX_MESSAGE_BYTES = 256 * 1024 - 512;
-const FALLBACK_SUBJECT = 'gatewatch notification';
-
-// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-
-/**
- * A subject SNS accepts: control characters become spaces, runs of spaces collapse, and the text is
- * cut (at a code point, never inside a surrogate pair) to fewer than 100 characters.
- */
-export function sanitizeSubject(subject: string): string {
-  const clean = subject.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
-  const codePoints = Array.from(clean);
-  if (codePoints.length === 0) return FALLBACK_SUBJECT;
-  if (codePoints.length <= MAX_SUBJECT_CHARACTERS && clean.length <= MAX_SUBJECT_CHARACTERS) return clean;
-  // `length` counts UTF-16 units; keep both counts under the limit whatever SNS counts.
-  let cut = '';
-  for (const point of codePoints) {
-    if (cut.length + point.length > MAX_SUBJECT_CHARACTERS - 3) break;
-    cut += point;
-  }
-  return `${cut.trimEnd()}...`;
-}
 
 /** The message cut to what SNS accepts, at a character boundary, saying that it was cut. */
 export function fitMessage(text: string): string {

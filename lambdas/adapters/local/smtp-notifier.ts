@@ -3,6 +3,7 @@
  * topic does this job; the `Notifier` port is the same.
  */
 import { createTransport, type Transporter } from 'nodemailer';
+import { sanitizeSubject } from '../../core/notification.ts';
 import type { Notification, Notifier } from '../../ports.ts';
 
 export interface SmtpNotifierOptions {
@@ -24,28 +25,6 @@ export interface SmtpNotifierOptions {
 /** Thrown when the SMTP server cannot be reached or refuses the message. */
 export class NotificationError extends Error {
   override name = 'NotificationError';
-}
-
-const MAX_SUBJECT = 99;
-
-/**
- * A subject that every mail system and SNS accept: no control characters or line breaks (a newline in a
- * subject is a header injection), whitespace collapsed, fewer than 100 characters.
- */
-export function sanitizeSubject(subject: string): string {
-  const clean = subject
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  if (clean === '') return 'gatewatch notification';
-  const chars = Array.from(clean); // by code point, so a surrogate pair is never cut in half
-  // An ASCII marker: SNS subjects must be ASCII, and the same text may go to both.
-  return chars.length <= MAX_SUBJECT
-    ? clean
-    : `${chars
-        .slice(0, MAX_SUBJECT - 3)
-        .join('')
-        .trimEnd()}...`;
 }
 
 export class SmtpNotifier implements Notifier {

@@ -1,52 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fitMessage,
   MAX_MESSAGE_BYTES,
   NotificationError,
   SnsNotifier,
-  sanitizeSubject,
 } from '../../../lambdas/adapters/aws/sns-notifier.ts';
 import { motoAvailable, motoClientConfig, startMoto } from '../../support/moto.ts';
-
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-describe('sanitizeSubject', () => {
-  it('turns line breaks and control characters from a log line into single spaces', () => {
-    expect(sanitizeSubject('[gatewatch] shop:\r\nupstream-down\t127.0.0.1:3000\u0007\u2028')).toBe(
-      '[gatewatch] shop: upstream-down 127.0.0.1:3000',
-    );
-  });
-
-  it('cuts a long subject below 100 characters and marks the cut', () => {
-    const subject = sanitizeSubject(`[gatewatch] ${'very-long-target-name-'.repeat(10)}: upstream-timeout`);
-    expect(subject.length).toBeLessThan(100);
-    expect(subject.endsWith('...')).toBe(true);
-  });
-
-  it('never splits a surrogate pair when cutting', () => {
-    const subject = sanitizeSubject('🚦'.repeat(80));
-    expect(subject).toBe(`${'🚦'.repeat(48)}...`);
-  });
-
-  it('falls back to a fixed subject when nothing printable is left', () => {
-    expect(sanitizeSubject('\n\r\t ')).toBe('gatewatch notification');
-  });
-
-  it('always yields a non-empty subject under 100 UTF-16 units without control characters', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (raw) => {
-        const subject = sanitizeSubject(raw);
-        return (
-          subject.length > 0 && subject.length < 100 && !CONTROL.test(subject) && subject === subject.trim()
-        );
-      }),
-    );
-  });
-});
 
 describe('fitMessage', () => {
   it('leaves a message SNS accepts unchanged', () => {

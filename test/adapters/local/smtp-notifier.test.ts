@@ -2,11 +2,8 @@ import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  NotificationError,
-  SmtpNotifier,
-  sanitizeSubject,
-} from '../../../lambdas/adapters/local/smtp-notifier.ts';
+import { NotificationError, SmtpNotifier } from '../../../lambdas/adapters/local/smtp-notifier.ts';
+import { sanitizeSubject } from '../../../lambdas/core/notification.ts';
 
 interface Received {
   from: string;
@@ -118,23 +115,5 @@ describe('SmtpNotifier', () => {
     expect(error).toBeInstanceOf(NotificationError);
     expect((error as NotificationError).message).toContain(`127.0.0.1:${closedPort}`);
     expect((error as NotificationError).cause).toBeInstanceOf(Error);
-  });
-});
-
-describe('sanitizeSubject', () => {
-  it.each([
-    ['line\r\nbreak', 'line break'],
-    ['tab\tand\u0000nul', 'tab and nul'],
-    ['  spaced   out  ', 'spaced out'],
-    ['\u2028', 'gatewatch notification'],
-  ])('cleans %j to %j', (input, output) => {
-    expect(sanitizeSubject(input)).toBe(output);
-  });
-
-  it('keeps subjects under 100 characters without splitting a character', () => {
-    const long = sanitizeSubject(`${'é'.repeat(97)}😀😀😀`);
-    expect(Array.from(long).length).toBeLessThan(100);
-    expect(long.endsWith('...')).toBe(true);
-    expect(long).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
   });
 });

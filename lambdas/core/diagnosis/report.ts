@@ -28,6 +28,20 @@ export function emptyTraffic(): TrafficSummary {
   };
 }
 
+/** The fields every report starts with, from the workflow's input; the trigger text is redacted. */
+function reportHeader(
+  frame: ReportFrame,
+): Pick<Report, 'schemaVersion' | 'incidentId' | 'target' | 'openedAt' | 'window' | 'trigger'> {
+  return {
+    schemaVersion: 1,
+    incidentId: frame.incidentId,
+    target: frame.target,
+    openedAt: frame.openedAt,
+    window: frame.window,
+    trigger: { kind: frame.trigger.kind, detail: redactText(frame.trigger.detail) },
+  };
+}
+
 /** The report of a completed diagnosis. */
 export function buildReport(
   frame: ReportFrame,
@@ -36,12 +50,7 @@ export function buildReport(
   writtenAt: string,
 ): Report {
   return {
-    schemaVersion: 1,
-    incidentId: frame.incidentId,
-    target: frame.target,
-    openedAt: frame.openedAt,
-    window: frame.window,
-    trigger: { kind: frame.trigger.kind, detail: redactText(frame.trigger.detail) },
+    ...reportHeader(frame),
     verdict: classification.verdict,
     findings: classification.findings,
     checks: classification.checks,
@@ -59,12 +68,7 @@ export function buildDegradedReport(
   writtenAt: string,
 ): Report {
   return {
-    schemaVersion: 1,
-    incidentId: frame.incidentId,
-    target: frame.target,
-    openedAt: frame.openedAt,
-    window: frame.window,
-    trigger: { kind: frame.trigger.kind, detail: redactText(frame.trigger.detail) },
+    ...reportHeader(frame),
     verdict: {
       rootCause: 'unknown',
       confidence: 0,

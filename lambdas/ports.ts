@@ -76,3 +76,19 @@ export type DiagnosticsPoll =
 
 /** The EC2 network (instances, interfaces, groups, ACLs, routes) as gatewatch's own model. */
 export type { NetworkInventory } from './core/network/types.ts';
+
+/** One execution of the diagnosis workflow to start; the name is the idempotency key. */
+export interface WorkflowStart {
+  /** Unique per alarm episode; at most 80 characters of `[A-Za-z0-9_-]`. */
+  name: string;
+  input: unknown;
+}
+
+export type WorkflowStartOutcome =
+  | { status: 'started'; executionArn: string }
+  | { status: 'already-started'; executionArn: string };
+
+/** Starts a workflow execution by name (Step Functions in AWS, the local runner here); a name already used is not an error. */
+export interface WorkflowStarter {
+  start(start: WorkflowStart): Promise<WorkflowStartOutcome>;
+}

@@ -6,8 +6,8 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type AlarmRoutes, LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
-import type { WorkflowStarter } from '../adapters/aws/sfn-workflow-starter.ts';
 import type { GatewatchConfig } from '../core/config.ts';
+import type { WorkflowStarter } from '../ports.ts';
 import { parseAlarmEvent, planEpisodeStart } from './alarm-episode.ts';
 import { createObservability, observed } from './observability.ts';
 import { configFromEnvironment } from './wiring/config.ts';

@@ -5,25 +5,11 @@
  * and both mean the episode is already being diagnosed.
  */
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { WorkflowStart, WorkflowStarter, WorkflowStartOutcome } from '../../ports.ts';
 
 /** Step Functions refused to start the execution for a reason other than its name being taken. */
 export class WorkflowStartError extends Error {
   override name = 'WorkflowStartError';
-}
-
-export interface WorkflowStart {
-  /** Unique per alarm episode; at most 80 characters of `[A-Za-z0-9_-]`. */
-  name: string;
-  input: unknown;
-}
-
-export type WorkflowStartOutcome =
-  | { status: 'started'; executionArn: string }
-  | { status: 'already-started'; executionArn: string };
-
-/** Starts a workflow execution by name; a name already used is not an error. */
-export interface WorkflowStarter {
-  start(start: WorkflowStart): Promise<WorkflowStartOutcome>;
 }
 
 export interface StepFunctionsWorkflowStarterOptions {

@@ -5,6 +5,7 @@
  * stack and holds it to the cdk-nag packs. Needs no AWS credentials and does no lookups.
  */
 import { App } from 'aws-cdk-lib';
+import { AlarmDefinitionError } from '../lambdas/core/alarm/definitions.ts';
 import { ConfigError } from '../lambdas/core/config.ts';
 import { GatewatchStack } from '../lib/gatewatch-stack.ts';
 import { loadConfigFile } from '../lib/load-config.ts';
@@ -23,7 +24,8 @@ try {
   addNagPacks(app);
   app.synth();
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
+  // A configuration CloudWatch cannot express (e.g. a probe interval that is no alarm period) is a usage error too.
+  if (!(error instanceof ConfigError || error instanceof AlarmDefinitionError)) throw error;
   console.error(error.message);
   process.exitCode = 2;
 }

@@ -4,9 +4,9 @@
  * diagnostics run on the instances as gatewatch's own SSM Command document. Environment-agnostic and
  * free of lookups, so `cdk synth` runs offline without credentials.
  *
- * Extension points for the probe Lambda and its alarms: {@link notifications} (alarm actions),
- * {@link deadLetters} (failed async work), {@link alarmRoutes} / {@link alarmNameFor} (name the alarms
- * so the trigger routes them), and {@link GatewatchFunction} for the Lambda itself.
+ * Detection: the probe Lambda and the log watcher run every minute and publish EMF metrics; the alarms
+ * on them are made from the shared alarm definitions and named ({@link alarmNameFor}) so the trigger
+ * routes each to its target's diagnosis.
  */
 import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -18,7 +18,10 @@ import { DeadLetterQueue } from './constructs/dead-letter-queue.ts';
 import { DiagnosisWorkflow } from './constructs/diagnosis-workflow.ts';
 import { DiagnosticsDocument, type InstanceTag } from './constructs/diagnostics-document.ts';
 import { ExecutionFailureAlert } from './constructs/execution-failure-alert.ts';
+import { deployedAlarmDefinitions, GatewatchAlarms } from './constructs/gatewatch-alarms.ts';
+import { LogWatch } from './constructs/log-watch.ts';
 import { NotificationTopic } from './constructs/notification-topic.ts';
+import { ProbeSchedule } from './constructs/probe-schedule.ts';
 import { ReportBucket } from './constructs/report-bucket.ts';
 import { DIAGNOSTICS_SCRIPT, diagnosticsParameters } from './diagnostics-parameters.ts';
 import type { AlarmRoutes } from './workflow/lambda-wiring.ts';
@@ -61,6 +64,10 @@ export class GatewatchStack extends Stack {
   public readonly workflow: DiagnosisWorkflow;
   public readonly trigger: AlarmTrigger;
   public readonly executionFailureAlert: ExecutionFailureAlert;
+  /** The probe Lambda and its schedule; absent when no target has a probe. */
+  public readonly probes?: ProbeSchedule;
+  public readonly logWatch: LogWatch;
+  public readonly alarms: GatewatchAlarms;
   public readonly alarmRoutes: AlarmRoutes;
   readonly #alarmNamePrefix: string;
 
@@ -115,6 +122,30 @@ export class GatewatchStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       topic: this.notifications.topic,
       deadLetterQueue: this.deadLetters.queue,
+    });
+
+    if (props.config.targets.some((t) => t.probe !== undefined)) {
+      this.probes = new ProbeSchedule(this, 'Probes', {
+        config: props.config,
+        deadLetterQueue: this.deadLetters.queue,
+        ...logRetention,
+      });
+    }
+    this.logWatch = new LogWatch(this, 'LogWatch', {
+      config: props.config,
+      reports: this.reports,
+      deadLetterQueue: this.deadLetters.queue,
+      ...logRetention,
+    });
+    this.alarms = new GatewatchAlarms(this, 'Alarms', {
+      definitions: deployedAlarmDefinitions(props.config),
+      // Alarms about gatewatch itself join their id with `_`, which no target name has: no route matches.
+      alarmName: (d) =>
+        d.target === undefined
+          ? `${alarmNamePrefix}${d.id.replaceAll('-', '_')}`
+          : this.alarmNameFor(d.target, d.id),
+      routes: this.alarmRoutes,
+      topic: this.notifications.topic,
     });
 
     new CfnOutput(this, 'ReportsLocation', {

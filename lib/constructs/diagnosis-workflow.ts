@@ -4,12 +4,13 @@
  * Lambda is wired (permissions and environment together) to the capabilities `TASK_CAPABILITIES` lists
  * for its Task, and the state machine's role may invoke these Lambdas and nothing else.
  */
-import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
+import { nginxLogGroupArns, nginxLogGroups } from '../log-groups.ts';
 import {
   buildDiagnosisDefinition,
   taskArnPlaceholder,
@@ -124,7 +125,7 @@ export class DiagnosisWorkflow extends Construct {
         fn.role.addToPrincipalPolicy(
           new iam.PolicyStatement({
             actions: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
-            resources: logGroupArns(this, props.config),
+            resources: nginxLogGroupArns(this, props.config),
           }),
         );
         return;
@@ -242,49 +243,11 @@ export class DiagnosisWorkflow extends Construct {
   }
 }
 
-function configuredLogGroups(config: GatewatchConfig): { name: string; account?: string; region?: string }[] {
-  const groups: { name: string; account?: string; region?: string }[] = [];
-  for (const target of config.targets) {
-    const aws = target.aws;
-    if (!aws) continue;
-    for (const name of [aws.logGroups.error, aws.logGroups.access]) {
-      if (name === undefined) continue;
-      // A `group:stream` log names one stream of the group; permissions are on the group.
-      const group = name.split(':')[0]!;
-      groups.push({
-        name: group,
-        ...(aws.account ? { account: aws.account } : {}),
-        ...(aws.region ? { region: aws.region } : {}),
-      });
-    }
-  }
-  return groups;
-}
-
-/** The configured log groups and their streams (GetLogEvents is authorised on the stream). */
-function logGroupArns(scope: Construct, config: GatewatchConfig): string[] {
-  const stack = Stack.of(scope);
-  const arns = new Set<string>();
-  for (const group of configuredLogGroups(config)) {
-    const base = stack.formatArn({
-      service: 'logs',
-      resource: 'log-group',
-      resourceName: group.name,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      ...(group.account ? { account: group.account } : {}),
-      ...(group.region ? { region: group.region } : {}),
-    });
-    arns.add(base);
-    arns.add(`${base}:*`);
-  }
-  return [...arns];
-}
-
-/** How cdk-nag spells the stream wildcards of {@link logGroupArns}. */
+/** How cdk-nag spells the stream wildcards of `nginxLogGroupArns`. */
 function logGroupArnsForNag(config: GatewatchConfig): string[] {
   return [
     ...new Set(
-      configuredLogGroups(config).map(
+      nginxLogGroups(config).map(
         (g) =>
           `arn:<AWS::Partition>:logs:${g.region ?? '<AWS::Region>'}:${g.account ?? '<AWS::AccountId>'}:log-group:${g.name}:*`,
       ),

@@ -78,8 +78,11 @@ export function benchLambdaBundles(runs = 9): BundleFigures[] {
       const env = { [LAMBDA_ENV.config]: String(variables[LAMBDA_ENV.config] ?? '') };
       const times = Array.from({ length: runs }, () => coldLoadMs(bundle, env));
       const path = resource.Metadata!['aws:cdk:path']!.split('/');
+      // `<Stack>/<Construct>/<Function>/Function/Resource`: the function's own id, or its construct's for
+      // the scheduled Lambdas (Probes/Prober, LogWatch/Watcher).
+      const [construct, fn] = [path.at(-4)!, path.at(-3)!];
       figures.push({
-        lambda: path.at(-3) === 'Trigger' ? 'Starter' : path.at(-3)!,
+        lambda: construct === 'Probes' || construct === 'LogWatch' ? construct : fn,
         bytes: statSync(bundle).size,
         gzipBytes: gzipSync(readFileSync(bundle), { level: 9 }).length,
         coldLoadMedianMs: Math.round(median(times) * 10) / 10,

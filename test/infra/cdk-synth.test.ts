@@ -65,7 +65,8 @@ describe('npx cdk synth', () => {
 
   it('bundles every Lambda into one ESM file that loads without missing modules', () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(8);
+    // Seven workflow tasks, the starter, the prober and the log watcher.
+    expect(functions).toHaveLength(10);
     for (const fn of functions) {
       const assetPath = fn.Metadata?.['aws:asset:path'];
       expect(assetPath).toBeDefined();

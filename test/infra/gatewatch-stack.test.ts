@@ -206,7 +206,8 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
   describe('Lambdas', () => {
     it('runs every function on Node.js 24, arm64, with X-Ray tracing, memory and timeout set', () => {
       const functions = resources(template, 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(WORKFLOW_TASK_NAMES.length + 1);
+      // The task Lambdas, the starter, the prober and the log watcher.
+      expect(functions).toHaveLength(WORKFLOW_TASK_NAMES.length + 3);
       for (const [id, fn] of functions) {
         expect(fn.Properties, id).toMatchObject({
           Runtime: 'nodejs24.x',
@@ -300,11 +301,14 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       const reads = statements(template).filter(({ statement }) =>
         actionsOf(statement).includes('logs:FilterLogEvents'),
       );
-      expect(reads).toHaveLength(1);
-      const text = JSON.stringify(reads[0]!.statement.Resource);
-      expect(text).toContain(':log-group:/gatewatch/shop/nginx-error');
-      expect(text).toContain(':log-group:/gatewatch/shop/nginx-access');
-      expect(resourcesOf(reads[0]!.statement)).not.toContain('*');
+      // GatherNginxEvidence and the log watcher.
+      expect(reads).toHaveLength(2);
+      for (const { statement } of reads) {
+        const text = JSON.stringify(statement.Resource);
+        expect(text).toContain(':log-group:/gatewatch/shop/nginx-error');
+        expect(text).toContain(':log-group:/gatewatch/shop/nginx-access');
+        expect(resourcesOf(statement)).not.toContain('*');
+      }
     });
   });
 

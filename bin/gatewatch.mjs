@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The `gatewatch` command's launcher. gatewatch is TypeScript run directly by Node 24; when this is started
+// by an older Node (a system Node, `npx --prefix` from elsewhere), it re-runs itself with the Node 24 that
+// `npm install` put in the checkout, so the command works wherever it is started from.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const entry = fileURLToPath(new URL('./gatewatch.ts', import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major >= 24) {
+  await import(entry);
+} else {
+  const node24 = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!existsSync(node24)) {
+    process.stderr.write(
+      `gatewatch: needs Node.js 24 or later (this is ${process.version})\n  → run \`npm install\` in the gatewatch checkout (it provides Node 24), or install Node 24\n`,
+    );
+    process.exit(2);
+  }
+  const run = spawnSync(node24, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+}

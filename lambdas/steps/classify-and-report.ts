@@ -16,6 +16,7 @@ import type { HostFacts } from '../core/diagnostics/host-facts.ts';
 import { type NginxConfig, parseNginxDump } from '../core/nginx/config.ts';
 import { renderHtml, renderMarkdown } from '../core/report/index.ts';
 import type { Report } from '../core/types.ts';
+import type { ReportStore } from '../ports.ts';
 import { type ReportRef, type ReportStepInput, ReportStepInputSchema } from './contracts.ts';
 import { findTarget, type StepDeps, storeKeys } from './deps.ts';
 import type { NginxEvidence } from './gather-nginx-evidence.ts';
@@ -40,13 +41,21 @@ export async function writeDegradedReport(raw: unknown, deps: StepDeps): Promise
   return writeReport(report, deps, true);
 }
 
-async function writeReport(report: Report, deps: StepDeps, degraded: boolean): Promise<ReportRef> {
+/**
+ * Writes report.{html,md,json} with the one renderer; HTML and Markdown first, so report.json appearing
+ * last means the incident is complete. Returns the key of report.json.
+ */
+export async function storeReportFiles(report: Report, store: ReportStore): Promise<string> {
   const id = report.incidentId;
-  // HTML and Markdown first: report.json appearing last means the incident is complete.
-  await deps.store.put(storeKeys.report(id, 'html'), renderHtml(report), 'text/html; charset=utf-8');
-  await deps.store.put(storeKeys.report(id, 'md'), renderMarkdown(report), 'text/markdown; charset=utf-8');
+  await store.put(storeKeys.report(id, 'html'), renderHtml(report), 'text/html; charset=utf-8');
+  await store.put(storeKeys.report(id, 'md'), renderMarkdown(report), 'text/markdown; charset=utf-8');
   const key = storeKeys.report(id, 'json');
-  await deps.store.put(key, `${JSON.stringify(report, null, 2)}\n`, 'application/json');
+  await store.put(key, `${JSON.stringify(report, null, 2)}\n`, 'application/json');
+  return key;
+}
+
+async function writeReport(report: Report, deps: StepDeps, degraded: boolean): Promise<ReportRef> {
+  const key = await storeReportFiles(report, deps.store);
   const decisive = report.findings[0]?.evidence[0]?.excerpt.split('\n')[0];
   const ref: ReportRef = {
     key,

@@ -8,6 +8,7 @@ const BENCHES = [
   ['access-log parsing vs GoAccess', 'access-log.ts'],
   ['gatewatch diagnose wall time', 'diagnose.ts'],
   ['1,000 probes on loopback', 'probes.ts'],
+  ['time from a fault to its report in watch', 'watch.ts'],
   ['network reachability evaluation', 'network.ts'],
   ['Lambda bundles: size and cold module load', 'lambda-bundles.ts'],
 ] as const;

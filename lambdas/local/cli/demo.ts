@@ -1,3 +1,7 @@
+/**
+ * `gatewatch demo [--out DIR] [--keep]`: the README's first command. Verdicts and report paths go to
+ * stdout, progress to stderr; without nginx it exits 2 and says how to install it.
+ */
 import { Command } from 'commander';
 import { z } from 'zod';
 import { runDemo } from '../demo.ts';
@@ -8,10 +12,10 @@ const OptionsSchema = z.object({ out: z.string().default('./incidents'), keep: z
 export function demoCommand(io: Io): Command {
   return new Command('demo')
     .description(
-      'a real nginx and a sample upstream on loopback, faults injected one by one, a report for each',
+      'a real nginx and a sample upstream on loopback, watched with 1 s probes; faults injected one by one, each detected, diagnosed and resolved',
     )
     .option('--out <dir>', 'reports folder', './incidents')
-    .option('--keep', "keep the lab's nginx prefix folder (config, logs) for inspection")
+    .option('--keep', "keep the lab's temp folder (nginx config and logs, gatewatch.yaml, watch state)")
     .action(async (raw: unknown) => {
       const options = parseOptions(OptionsSchema, raw);
       await runDemo(io, options);

@@ -6,6 +6,7 @@ import { UsageError } from './errors.ts';
 import type { Io } from './io.ts';
 import { probeCommand } from './probe.ts';
 import { validateCommand } from './validate.ts';
+import { watchCommand } from './watch.ts';
 
 /** The `gatewatch` program. It never exits the process itself: {@link runCli} maps outcomes to codes. */
 export function buildProgram(io: Io): Command {
@@ -19,6 +20,7 @@ export function buildProgram(io: Io): Command {
     probeCommand(loadConfigFile, { write: io.out }),
     validateCommand(io),
     demoCommand(io),
+    watchCommand(io),
   ];
   for (const command of commands) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err }));

@@ -1,0 +1,272 @@
+/**
+ * The I/O around the incident lifecycle: an opened target incident runs the diagnosis workflow
+ * (`diagnoseOnce`, which writes the report and sends the e-mail through the workflow's Notify step), a
+ * heartbeat incident gets its own short report, and a resolved incident gets `resolvedAt` and
+ * `durationSeconds` in report.json (report.md and report.html re-rendered by the same renderers) and a
+ * resolution notice.
+ *
+ * Work for one incident runs in order (diagnosis, then resolution), whatever order the alarms change in.
+ * Restart semantics: `resume` picks up what the state file says is unfinished. A diagnosis that was in
+ * flight when the process died is run again, unless its report.json was already written, in which case
+ * that report is adopted (same target and `openedAt`): one episode never gets two reports. A resolution
+ * whose notice may not have gone out is redone (the report update is idempotent; the notice is sent at
+ * least once).
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { SmtpNotifier } from '../../adapters/local/smtp-notifier.ts';
+import type { GatewatchConfig } from '../../core/config.ts';
+import { formatIncidentId, isoSeconds } from '../../core/diagnosis/incident-id.ts';
+import {
+  finishIncident,
+  type IncidentBook,
+  type IncidentRecord,
+  type IncidentReportRef,
+  updateIncident,
+} from '../../core/incident/lifecycle.ts';
+import {
+  buildProberReport,
+  openingNotice,
+  resolutionNotice,
+  withResolution,
+} from '../../core/incident/resolution.ts';
+import type { Report } from '../../core/types.ts';
+import type { Notifier, ReportStore } from '../../ports.ts';
+import { storeReportFiles } from '../../steps/classify-and-report.ts';
+import { storeKeys } from '../../steps/deps.ts';
+import type { DiagnoseRequest, DiagnoseResult } from '../diagnose.ts';
+import type { WatchEvent } from './status-view.ts';
+
+/** Runs one diagnosis and writes its report (`diagnoseOnce`, or a stand-in in tests). */
+export type DiagnoseFunction = (request: DiagnoseRequest) => Promise<DiagnoseResult>;
+
+/** The runner's view of the watcher: the book, the state file, the events, the clock. */
+export interface IncidentRunnerDeps {
+  config: GatewatchConfig;
+  diagnose: DiagnoseFunction;
+  /** Notices the pipeline sends itself (resolution, heartbeat, failed diagnosis). */
+  notifier: Notifier;
+  /** The reports folder's store (`FolderReportStore`); `reportsDir` is its folder. */
+  store: ReportStore;
+  reportsDir: string;
+  getBook(): IncidentBook;
+  setBook(book: IncidentBook): void;
+  persist(): Promise<void>;
+  emit(event: WatchEvent): void;
+  now(): number;
+}
+
+/** E-mail over SMTP when `notify.smtp` and `notify.email` are set; otherwise the view is the only channel. */
+export function watchNotifier(config: GatewatchConfig): Notifier & { close(): void } {
+  const smtp = config.notify.smtp;
+  if (!smtp || config.notify.email.length === 0) return { notify: async () => {}, close: () => {} };
+  const mail = new SmtpNotifier({
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    from: smtp.from,
+    to: config.notify.email,
+  });
+  return { notify: (notification) => mail.notify(notification), close: () => mail.close() };
+}
+
+/** Runs the I/O of each incident in order: diagnosis, then resolution (see the module comment). */
+export class IncidentRunner {
+  readonly #deps: IncidentRunnerDeps;
+  readonly #tasks = new Map<string, Promise<void>>();
+
+  constructor(deps: IncidentRunnerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Starts the diagnosis (or the heartbeat report) of a newly opened incident. */
+  opened(incident: IncidentRecord): void {
+    this.#enqueue(incident.key, () => this.#diagnose(incident.key));
+  }
+
+  /** Queues the report update and the notice; they run once the diagnosis is done. */
+  resolved(incident: IncidentRecord): void {
+    this.#enqueue(incident.key, () => this.#finalize(incident.key));
+  }
+
+  /** Picks up what a previous run left unfinished (see the module comment). */
+  resume(): number {
+    const active = this.#deps.getBook().active;
+    for (const record of active) {
+      if (record.diagnosis === 'pending') this.opened(record);
+      if (record.resolvedAt !== undefined) this.resolved(record);
+    }
+    return active.length;
+  }
+
+  /** Waits for every queued diagnosis and resolution. */
+  async drain(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks.values()]);
+  }
+
+  /** Incidents with work in flight. */
+  get busy(): number {
+    return this.#tasks.size;
+  }
+
+  #enqueue(key: string, work: () => Promise<void>): void {
+    const previous = this.#tasks.get(key) ?? Promise.resolve();
+    const next = previous.then(work).catch((error: unknown) => {
+      this.#warn(`incident ${key}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    this.#tasks.set(key, next);
+    void next.then(() => {
+      if (this.#tasks.get(key) === next) this.#tasks.delete(key);
+    });
+  }
+
+  #record(key: string): IncidentRecord | undefined {
+    return this.#deps.getBook().active.find((record) => record.key === key);
+  }
+
+  #update(key: string, change: (record: IncidentRecord) => IncidentRecord): IncidentRecord | undefined {
+    this.#deps.setBook(updateIncident(this.#deps.getBook(), key, change));
+    return this.#record(key);
+  }
+
+  #at(): string {
+    return isoSeconds(new Date(this.#deps.now()));
+  }
+
+  #warn(message: string): void {
+    this.#deps.emit({ type: 'warning', at: this.#at(), message });
+  }
+
+  async #diagnose(key: string): Promise<void> {
+    const record = this.#record(key);
+    if (record === undefined || record.diagnosis !== 'pending') return;
+    let ref: IncidentReportRef;
+    try {
+      ref =
+        record.subject.kind === 'prober'
+          ? await this.#proberReport(record)
+          : await this.#targetReport(record);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const failed = this.#update(key, (r) => ({
+        ...r,
+        diagnosis: 'failed',
+        diagnosisError: message.slice(0, 500),
+      }));
+      await this.#deps.persist();
+      if (failed) {
+        this.#deps.emit({ type: 'incident-diagnosed', at: this.#at(), incident: failed });
+        // The workflow's Notify step did not run: nobody would hear of this incident otherwise.
+        await this.#notify(openingNotice(failed));
+      }
+      return;
+    }
+    const done = this.#update(key, (r) => ({ ...r, diagnosis: 'done', report: ref }));
+    await this.#deps.persist();
+    if (done) this.#deps.emit({ type: 'incident-diagnosed', at: this.#at(), incident: done });
+  }
+
+  async #targetReport(record: IncidentRecord): Promise<IncidentReportRef> {
+    const adopted = await this.#adopt(record);
+    if (adopted) return adopted;
+    const target = this.#deps.config.targets.find((t) => t.name === record.subject.name);
+    if (target === undefined)
+      throw new Error(`target ${record.subject.name} is no longer in the configuration`);
+    const result = await this.#deps.diagnose({
+      config: this.#deps.config,
+      target,
+      from: new Date(record.window.from),
+      now: new Date(record.openedAt),
+      trigger: record.trigger,
+      deps: { notify: 'silent', out: this.#deps.reportsDir },
+    });
+    return refOf(result.report, result.location);
+  }
+
+  async #proberReport(record: IncidentRecord): Promise<IncidentReportRef> {
+    const adopted = await this.#adopt(record);
+    if (adopted) return adopted;
+    const incidentId = formatIncidentId(
+      record.subject.name,
+      new Date(record.openedAt),
+      randomBytes(2).toString('hex'),
+    );
+    const report = buildProberReport(record, incidentId, this.#at());
+    const location = await this.#writeReport(report);
+    const ref = refOf(report, location);
+    await this.#notify(openingNotice({ ...record, report: ref }));
+    return ref;
+  }
+
+  /** A report already written for this episode (same subject and opening second) before a restart. */
+  async #adopt(record: IncidentRecord): Promise<IncidentReportRef | undefined> {
+    const prefix = formatIncidentId(record.subject.name, new Date(record.openedAt), '');
+    let names: string[];
+    try {
+      names = await readdir(this.#deps.reportsDir);
+    } catch {
+      return undefined;
+    }
+    for (const name of names.filter((n) => n.startsWith(prefix)).sort()) {
+      const text = await this.#deps.store.get(storeKeys.report(name, 'json')).catch(() => undefined);
+      if (text === undefined) continue;
+      try {
+        const report = JSON.parse(text) as Report;
+        if (report.target === record.subject.name && report.openedAt === record.openedAt) {
+          return refOf(report, this.#deps.store.locate(storeKeys.report(name, 'json')));
+        }
+      } catch {
+        // A half-written file cannot be report.json: it is written by rename. Anything else is not ours.
+      }
+    }
+    return undefined;
+  }
+
+  async #finalize(key: string): Promise<void> {
+    const record = this.#record(key);
+    if (record === undefined || record.resolvedAt === undefined || record.diagnosis === 'pending') return;
+    if (record.report) {
+      const jsonKey = storeKeys.report(record.report.incidentId, 'json');
+      const text = await this.#deps.store.get(jsonKey);
+      if (text !== undefined) {
+        const report = JSON.parse(text) as Report;
+        if (report.resolvedAt !== record.resolvedAt) {
+          const why = `alarm${record.alarmIds.length === 1 ? '' : 's'} ${record.alarmIds.join(', ')} no longer in ALARM`;
+          await this.#writeReport(withResolution(report, record.resolvedAt, why));
+        }
+      } else {
+        this.#warn(`${this.#deps.store.locate(jsonKey)} is gone; the resolution is not recorded in it`);
+      }
+    }
+    await this.#notify(resolutionNotice(record));
+    this.#deps.setBook(finishIncident(this.#deps.getBook(), key));
+    await this.#deps.persist();
+    this.#deps.emit({ type: 'incident-resolved', at: this.#at(), incident: record });
+  }
+
+  /** Writes report.{html,md,json} as the workflow does (JSON last: its presence means the report is complete). */
+  async #writeReport(report: Report): Promise<string> {
+    return this.#deps.store.locate(await storeReportFiles(report, this.#deps.store));
+  }
+
+  async #notify(notification: { subject: string; text: string }): Promise<void> {
+    try {
+      await this.#deps.notifier.notify(notification);
+    } catch (error) {
+      this.#warn(
+        `notice "${notification.subject}" not sent: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+}
+
+function refOf(report: Report, location: string): IncidentReportRef {
+  return {
+    incidentId: report.incidentId,
+    location,
+    rootCause: report.verdict.rootCause,
+    ...(report.verdict.upstream === undefined ? {} : { upstream: report.verdict.upstream }),
+    confidence: report.verdict.confidence,
+    summary: report.verdict.summary,
+  };
+}

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import type { IncidentRecord } from '../../../lambdas/core/incident/lifecycle.ts';
+import {
+  formatEvent,
+  LiveView,
+  renderStatus,
+  type WatchStatus,
+} from '../../../lambdas/local/watch/status-view.ts';
+
+const NOW = Date.parse('2026-11-24T06:01:05Z');
+
+const open: IncidentRecord = {
+  key: 'shop@2026-11-24T06:00:05Z',
+  subject: { kind: 'target', name: 'shop' },
+  openedAt: '2026-11-24T06:00:05Z',
+  alarmIds: ['shop-probe-failed'],
+  trigger: { kind: 'probe', detail: 'alarm shop-probe-failed entered ALARM' },
+  window: { from: '2026-11-24T06:00:01Z', to: '2026-11-24T06:00:05Z' },
+  diagnosis: 'done',
+  report: {
+    incidentId: 'shop-20261124T060005Z-ab12',
+    location: '/srv/incidents/shop-20261124T060005Z-ab12/report.json',
+    rootCause: 'upstream-down',
+    upstream: '127.0.0.1:3000',
+    confidence: 0.95,
+    summary: 'Nothing listens on 127.0.0.1:3000.',
+  },
+};
+
+const status: WatchStatus = {
+  startedAt: '2026-11-24T05:59:00.000Z',
+  intervalSeconds: 1,
+  cooldownSeconds: 5,
+  statePath: '/srv/incidents/.gatewatch-state.json',
+  targets: [
+    {
+      name: 'shop',
+      url: 'http://127.0.0.1:8080/health',
+      last: { ok: false, status: 502, failure: 'assertion', latencyMs: 3.4, at: '2026-11-24T06:01:04.010Z' },
+      alarms: [
+        { id: 'shop-probe-failed', state: 'ALARM', since: '2026-11-24T06:00:05.000Z' },
+        { id: 'shop-error-rate', state: 'INSUFFICIENT_DATA', since: '2026-11-24T05:59:00.000Z' },
+      ],
+      lastMinute: {
+        minuteMs: Date.parse('2026-11-24T06:00:00Z'),
+        requests: 60,
+        status5xx: 58,
+        status502: 58,
+        status504: 0,
+      },
+    },
+    {
+      name: 'api',
+      url: 'http://127.0.0.1:8081/health',
+      last: { ok: true, status: 200, latencyMs: 1.2, at: '2026-11-24T06:01:04.010Z' },
+      alarms: [{ id: 'api-probe-failed', state: 'OK', since: '2026-11-24T05:59:02.000Z' }],
+    },
+  ],
+  active: [open],
+  recent: [],
+};
+
+describe('the watch status view', () => {
+  it('shows each target with its last probe, latency and alarms, and the open incidents with their report', () => {
+    const text = renderStatus(status, NOW).join('\n');
+    expect(text).toMatch(
+      /shop\s+FAIL 502 assertion\s+3 ms\s+06:01:04\s+58\/60\s+ALARM probe-failed, \? error-rate/,
+    );
+    expect(text).toMatch(/api\s+ok 200\s+1 ms/);
+    expect(text).toContain('open incidents (1):');
+    expect(text).toContain(
+      'shop-20261124T060005Z-ab12  upstream-down (127.0.0.1:3000)  open 1 min  /srv/incidents/shop-20261124T060005Z-ab12/report.json',
+    );
+  });
+
+  it('redraws the block in place on a terminal, with events scrolling above it', () => {
+    const written: string[] = [];
+    const live = new LiveView({ mode: 'tty', write: (t) => written.push(t), columns: () => 200 });
+    live.render(status, NOW);
+    const height = renderStatus(status, NOW).length;
+    live.render(status, NOW);
+    expect(written[1]).toBe(`\x1b[${height}F\x1b[J`);
+    written.length = 0;
+    live.event({ type: 'warning', at: '2026-11-24T06:01:05Z', message: 'something' });
+    expect(written[0]).toBe(`\x1b[${height}F\x1b[J`);
+    expect(written[1]).toBe('2026-11-24T06:01:05Z warning: something\n');
+    expect(written[2]).toContain('gatewatch watch: 2 targets');
+  });
+
+  it('cuts lines to the terminal width so the block height stays its line count', () => {
+    const written: string[] = [];
+    const live = new LiveView({ mode: 'tty', write: (t) => written.push(t), columns: () => 40 });
+    live.render(status, NOW);
+    const lines = written
+      .join('')
+      .replace(/\x1b\[\?25l/g, '')
+      .split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(39);
+  });
+
+  it('writes plain lines and no escape codes when not on a terminal', () => {
+    const written: string[] = [];
+    const live = new LiveView({ mode: 'log', write: (t) => written.push(t) });
+    live.render(status, NOW);
+    live.event({ type: 'incident-diagnosed', at: '2026-11-24T06:00:05Z', incident: open });
+    expect(written).toEqual([
+      '2026-11-24T06:00:05Z shop: upstream-down (127.0.0.1:3000), confidence 0.95: Nothing listens on 127.0.0.1:3000.\n' +
+        '                     report: /srv/incidents/shop-20261124T060005Z-ab12/report.json\n',
+    ]);
+  });
+
+  it('leaves start-up transitions out of the log and keeps every change into or out of ALARM', () => {
+    const transition = { alarmId: 'shop-probe-failed', at: '2026-11-24T06:00:05.000Z', reason: 'r' };
+    const subject = { kind: 'target' as const, name: 'shop' };
+    expect(
+      formatEvent({
+        type: 'alarm',
+        at: 'x',
+        subject,
+        transition: { ...transition, from: 'INSUFFICIENT_DATA', to: 'OK' },
+      }),
+    ).toBeUndefined();
+    expect(
+      formatEvent({
+        type: 'alarm',
+        at: 'x',
+        subject,
+        transition: { ...transition, from: 'OK', to: 'ALARM' },
+      }),
+    ).toBe('x shop: alarm shop-probe-failed OK -> ALARM: r');
+  });
+});

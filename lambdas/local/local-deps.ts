@@ -38,17 +38,23 @@ export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {
   };
 }
 
-function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent'): Notifier {
+/** The SMTP notifier the configuration asks for (`notify.smtp` and at least one `notify.email`), if any. */
+export function smtpNotifierFor(config: GatewatchConfig): SmtpNotifier | undefined {
   const smtp = config.notify.smtp;
-  const console = mode === 'console' ? new ConsoleNotifier() : new SilentNotifier();
-  if (!smtp || config.notify.email.length === 0) return console;
-  const mail = new SmtpNotifier({
+  if (!smtp || config.notify.email.length === 0) return undefined;
+  return new SmtpNotifier({
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,
     from: smtp.from,
     to: config.notify.email,
   });
+}
+
+function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent'): Notifier {
+  const console = mode === 'console' ? new ConsoleNotifier() : new SilentNotifier();
+  const mail = smtpNotifierFor(config);
+  if (!mail) return console;
   return {
     async notify(notification) {
       await console.notify(notification);

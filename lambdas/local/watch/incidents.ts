@@ -14,7 +14,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { SmtpNotifier } from '../../adapters/local/smtp-notifier.ts';
 import type { GatewatchConfig } from '../../core/config.ts';
 import { formatIncidentId, isoSeconds } from '../../core/diagnosis/incident-id.ts';
 import {
@@ -35,6 +34,7 @@ import type { Notifier, ReportStore } from '../../ports.ts';
 import { storeReportFiles } from '../../steps/classify-and-report.ts';
 import { storeKeys } from '../../steps/deps.ts';
 import type { DiagnoseRequest, DiagnoseResult } from '../diagnose.ts';
+import { smtpNotifierFor } from '../local-deps.ts';
 import type { WatchEvent } from './status-view.ts';
 
 /** Runs one diagnosis and writes its report (`diagnoseOnce`, or a stand-in in tests). */
@@ -58,15 +58,8 @@ export interface IncidentRunnerDeps {
 
 /** E-mail over SMTP when `notify.smtp` and `notify.email` are set; otherwise the view is the only channel. */
 export function watchNotifier(config: GatewatchConfig): Notifier & { close(): void } {
-  const smtp = config.notify.smtp;
-  if (!smtp || config.notify.email.length === 0) return { notify: async () => {}, close: () => {} };
-  const mail = new SmtpNotifier({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    from: smtp.from,
-    to: config.notify.email,
-  });
+  const mail = smtpNotifierFor(config);
+  if (!mail) return { notify: async () => {}, close: () => {} };
   return { notify: (notification) => mail.notify(notification), close: () => mail.close() };
 }
 

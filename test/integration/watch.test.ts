@@ -201,6 +201,15 @@ describe('gatewatch watch against a real nginx, upstream and SMTP server', () =>
     );
 
     await upstreams[0]!.kill();
+    // The minute of the kill is shown once it is over (up to a minute and 5 s later): watched from now on,
+    // since a later minute replaces it in the status.
+    const refused = until(
+      () => watcher.status().targets[0]!.lastUpstreamMinute?.errors.refused?.peers[`127.0.0.1:${port}`],
+      'a finished minute with refused connections to the killed upstream',
+      () => JSON.stringify(watcher.status().targets[0]!.lastUpstreamMinute),
+      90_000,
+    );
+    refused.catch(() => undefined);
     const diagnosed = await until(
       () => events.find((e) => e.type === 'incident-diagnosed' && e.incident.subject.name === 'lab'),
       'the incident to be diagnosed',
@@ -249,7 +258,8 @@ describe('gatewatch watch against a real nginx, upstream and SMTP server', () =>
     expect(resolution.body).toContain(location);
     expect(mails).toHaveLength(2);
     expect(await labIncidents()).toHaveLength(1);
-  }, 120_000);
+    expect(await refused).toBeGreaterThan(0);
+  }, 180_000);
 
   it('keeps an open incident across a stop and a restart of `gatewatch watch`, and resolves it once', async () => {
     const { port, label } = await startLab();

@@ -1,7 +1,7 @@
 /**
  * What `watch` keeps across restarts, in one JSON file under the reports folder
  * (`<reports.dir>/.gatewatch-state.json` by default): alarm states, the incident book, tail positions
- * and the access-log minutes not yet published. Written atomically (temp file, fsync, rename), so a crash
+ * and the minutes of the access and error logs not yet published. Written atomically (temp file, fsync, rename), so a crash
  * leaves either the previous state or the new one, never half of one.
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
@@ -10,7 +10,9 @@ import { z } from 'zod';
 import type { TailPosition } from '../../adapters/local/file-tailer.ts';
 import type { AlarmStatus } from '../../core/alarm/evaluator.ts';
 import { emptyBook, type IncidentBook } from '../../core/incident/lifecycle.ts';
+import { LogCountsSchema } from '../../core/metrics/log-minutes.ts';
 import type { MinuteCounts } from './minute-traffic.ts';
+import type { LogMinute } from './upstream-minutes.ts';
 
 /** The state file exists but cannot be used; it is set aside, not overwritten. */
 export class WatchStateError extends Error {
@@ -28,10 +30,15 @@ export interface WatchState {
   savedAt: string;
   alarms: Record<string, AlarmStatus>;
   incidents: IncidentBook;
-  /** Per access-log path: where to resume reading. */
+  /** Per access- and error-log path: where to resume reading. */
   tailers: Record<string, TailPosition>;
   /** Per access-log path: minutes read and not yet published as Status5xxPercent. */
   traffic: Record<string, MinuteCounts[]>;
+  /**
+   * Per access- and error-log path: per-upstream minutes read and not yet shown. Absent in files
+   * written before it existed (they load with none).
+   */
+  upstreamMinutes?: Record<string, LogMinute[]>;
   /** Per target: when its current run of failing probes began (epoch ms). */
   failingSince: Record<string, number>;
 }
@@ -95,6 +102,9 @@ const StateSchema = z.object({
       }),
     ),
   ),
+  upstreamMinutes: z
+    .record(z.string(), z.array(z.object({ minuteMs: z.number(), counts: LogCountsSchema })))
+    .optional(),
   failingSince: z.record(z.string(), z.number()),
 });
 
@@ -107,6 +117,7 @@ export function emptyState(): WatchState {
     incidents: emptyBook(),
     tailers: {},
     traffic: {},
+    upstreamMinutes: {},
     failingSince: {},
   };
 }

@@ -10,6 +10,7 @@ import type { IncidentRecord, IncidentSubject } from '../../core/incident/lifecy
 import type { ProbeResult } from '../../core/probe/types.ts';
 import { formatDuration } from '../../core/report/view.ts';
 import type { MinuteCounts } from './minute-traffic.ts';
+import type { UpstreamMinuteSummary } from './upstream-minutes.ts';
 
 /** Something that happened in the pipeline, for the view, the demo and tests. */
 export type WatchEvent =
@@ -32,6 +33,8 @@ export interface TargetStatus {
   alarms: { id: string; state: AlarmState; since: string }[];
   /** The latest published minute of its access log. */
   lastMinute?: MinuteCounts;
+  /** The latest finished minute of its logs per upstream: answers per peer, failures per kind. */
+  lastUpstreamMinute?: UpstreamMinuteSummary;
 }
 
 /** Everything the status block shows. */
@@ -108,6 +111,10 @@ export function renderStatus(status: WatchStatus, nowMs: number): string[] {
         .trimEnd(),
     );
   }
+  for (const target of status.targets) {
+    const line = upstreamLine(target);
+    if (line !== undefined) lines.push(line);
+  }
   const open = status.active.filter((record) => record.resolvedAt === undefined);
   lines.push('', open.length === 0 ? 'no open incident' : `open incidents (${open.length}):`);
   for (const record of open) lines.push(incidentLine(record, nowMs));
@@ -117,6 +124,29 @@ export function renderStatus(status: WatchStatus, nowMs: number): string[] {
     for (const record of finished) lines.push(incidentLine(record, nowMs));
   }
   return lines;
+}
+
+/**
+ * A target's last finished minute per upstream, on one line: `shop 06:01Z  127.0.0.1:8080 3 req 2 5xx
+ * (502: 2)  |  refused 2 (127.0.0.1:8080)`; `undefined` when no minute has finished yet.
+ */
+export function upstreamLine(target: TargetStatus): string | undefined {
+  const minute = target.lastUpstreamMinute;
+  if (minute === undefined) return undefined;
+  const peers = Object.entries(minute.upstreams)
+    .sort(([a, x], [b, y]) => y.requests - x.requests || a.localeCompare(b))
+    .map(([peer, c]) => {
+      const codes = [
+        ...(c.status502 > 0 ? [`502: ${c.status502}`] : []),
+        ...(c.status504 > 0 ? [`504: ${c.status504}`] : []),
+      ];
+      return `${peer} ${c.requests} req ${c.status5xx} 5xx${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`;
+    });
+  const errors = Object.entries(minute.errors)
+    .sort(([a, x], [b, y]) => y.count - x.count || a.localeCompare(b))
+    .map(([kind, e]) => `${kind} ${e.count} (${Object.keys(e.peers).sort().join(', ')})`);
+  const at = new Date(minute.minuteMs).toISOString().slice(11, 16);
+  return `${target.name} ${at}Z  ${peers.length > 0 ? peers.join('; ') : 'no upstream answer'}  |  ${errors.length > 0 ? errors.join('; ') : 'no upstream error'}`;
 }
 
 /** One event as a log line (`undefined` for events that only the live view shows). */

@@ -2,7 +2,9 @@
  * `gatewatch watch`: the local pipeline. Every tick (the shortest probe interval, down to 1 s) it probes
  * the targets that are due, publishes `ProbeFailed` per target and one `Heartbeat` per run, reads what is
  * new in each access log into per-minute `Status5xxPercent`, evaluates the same alarm definitions the
- * CDK stack deploys, and lets the incident lifecycle open, diagnose and resolve incidents.
+ * CDK stack deploys, and lets the incident lifecycle open, diagnose and resolve incidents. It also tails
+ * each error log and counts both logs per minute and upstream (answers per peer, failures per kind) for
+ * the status view; those counts feed no alarm.
  *
  * Time. A run at tick `k` reports on the period that just ended (`k-1`): its samples carry that period's
  * start. A period is evaluated once it is final, i.e. once the run reporting on it has completed, or has
@@ -37,6 +39,7 @@ import {
 import type { ProbeResult } from '../../core/probe/types.ts';
 import { redactText } from '../../core/redact.ts';
 import type { Notifier } from '../../ports.ts';
+import { parseUtcOffset } from '../../steps/deps.ts';
 import { diagnoseOnce } from '../diagnose.ts';
 import { type DiagnoseFunction, IncidentRunner, watchNotifier } from './incidents.ts';
 import { type MinuteCounts, MinuteTraffic, status5xxPercent } from './minute-traffic.ts';
@@ -54,6 +57,7 @@ import {
   type WatchEvent,
   type WatchStatus,
 } from './status-view.ts';
+import { summarizeMinute, type UpstreamMinuteSummary, UpstreamMinutes } from './upstream-minutes.ts';
 
 /** Thrown for options `watch` cannot run with; the message says what to change. */
 export class WatchConfigError extends Error {
@@ -97,6 +101,16 @@ interface RunInFlight {
   startedWallMs: number;
 }
 
+/** One tailed log: an access log also feeds `Status5xxPercent` (`traffic`); both feed the upstream minutes. */
+interface TailedLog {
+  tailer: FileTailer;
+  traffic?: MinuteTraffic;
+  minutes: UpstreamMinutes;
+  targets: string[];
+  /** The last read failure warned about, until a read succeeds. */
+  readError?: string | undefined;
+}
+
 /** The pipeline's state and one tick of work; {@link startWatch} drives it from a timer. */
 export class Watcher {
   readonly config: GatewatchConfig;
@@ -114,12 +128,13 @@ export class Watcher {
   readonly #view: LiveView;
   readonly #probed: { name: string; probe: NonNullable<TargetConfig['probe']> }[];
   readonly #lagMs: number;
-  readonly #tailers = new Map<string, { tailer: FileTailer; traffic: MinuteTraffic; targets: string[] }>();
+  readonly #tailers = new Map<string, TailedLog>();
   readonly #inFlight = new Map<number, RunInFlight>();
   readonly #runs = new Set<Promise<void>>();
   readonly #lastSampledPeriod = new Map<string, number>();
   readonly #lastResults = new Map<string, ProbeResult>();
   readonly #lastMinutes = new Map<string, MinuteCounts>();
+  readonly #lastUpstreamMinutes = new Map<string, UpstreamMinuteSummary>();
   #failingSince: Record<string, number>;
   #book: IncidentBook;
   #lastTickMs: number;
@@ -182,6 +197,13 @@ export class Watcher {
     this.#notifier = options.deps?.notifier ?? watchNotifier(this.config);
     this.#view = new LiveView(options.view ?? { mode: 'none', write: () => {} });
 
+    const tailer = (path: string) =>
+      new FileTailer({
+        path,
+        start: state?.tailers[path] ?? 'end',
+        encoding: 'latin1',
+        onWarning: (message) => this.#emit({ type: 'warning', at: this.#iso(), message }),
+      });
     for (const target of this.config.targets) {
       const path = target.nginx.accessLog;
       if (path === undefined) continue;
@@ -190,15 +212,27 @@ export class Watcher {
         existing.targets.push(target.name);
         continue;
       }
-      const position = state?.tailers[path];
       this.#tailers.set(path, {
-        tailer: new FileTailer({
-          path,
-          start: position ?? 'end',
-          encoding: 'latin1',
-          onWarning: (message) => this.#emit({ type: 'warning', at: this.#iso(), message }),
-        }),
+        tailer: tailer(path),
         traffic: new MinuteTraffic({ pending: state?.traffic[path] ?? [] }),
+        minutes: new UpstreamMinutes('access', { pending: state?.upstreamMinutes?.[path] ?? [] }),
+        targets: [target.name],
+      });
+    }
+    for (const target of this.config.targets) {
+      const path = target.nginx.errorLog;
+      const existing = this.#tailers.get(path);
+      if (existing) {
+        // A path named as both an access and an error log is read as the access log it was named first.
+        if (existing.minutes.kind === 'error') existing.targets.push(target.name);
+        continue;
+      }
+      this.#tailers.set(path, {
+        tailer: tailer(path),
+        minutes: new UpstreamMinutes('error', {
+          pending: state?.upstreamMinutes?.[path] ?? [],
+          utcOffsetMinutes: parseUtcOffset(target.nginx.utcOffset, -new Date(now).getTimezoneOffset()),
+        }),
         targets: [target.name],
       });
     }
@@ -340,14 +374,37 @@ export class Watcher {
     const now = this.#now();
     for (const [path, entry] of this.#tailers) {
       try {
-        for (const line of await entry.tailer.poll()) entry.traffic.addLine(line.text);
+        for (const line of await entry.tailer.poll()) {
+          entry.traffic?.addLine(line.text);
+          entry.minutes.addLine(line.text);
+        }
+        entry.readError = undefined;
       } catch (error) {
+        const message = `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`;
+        // Said once, not every tick: an unreadable log (e.g. the default error log of another user) stays so.
+        if (entry.readError !== message) {
+          entry.readError = message;
+          this.#emit({ type: 'warning', at: this.#iso(), message });
+        }
+      }
+      for (const minute of entry.minutes.takeComplete(now)) {
+        for (const target of entry.targets) {
+          this.#lastUpstreamMinutes.set(
+            target,
+            summarizeMinute(this.#lastUpstreamMinutes.get(target), minute),
+          );
+        }
+      }
+      const droppedMinutes = entry.minutes.takeDropped();
+      // The access log's late lines are reported once, below, by its Status5xxPercent counter.
+      if (entry.traffic === undefined && droppedMinutes.late > 0) {
         this.#emit({
           type: 'warning',
           at: this.#iso(),
-          message: `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+          message: `${path}: ${droppedMinutes.late} line(s) arrived after their minute was counted; not counted`,
         });
       }
+      if (entry.traffic === undefined) continue;
       for (const minute of entry.traffic.takeComplete(now)) {
         const value = status5xxPercent(minute);
         for (const target of entry.targets) {
@@ -459,11 +516,14 @@ export class Watcher {
   #state(): WatchState {
     const tailers: WatchState['tailers'] = {};
     const traffic: WatchState['traffic'] = {};
+    const upstreamMinutes: NonNullable<WatchState['upstreamMinutes']> = {};
     for (const [path, entry] of this.#tailers) {
       const position = entry.tailer.position();
       if (position) tailers[path] = position;
-      const pending = entry.traffic.pending();
+      const pending = entry.traffic?.pending() ?? [];
       if (pending.length > 0) traffic[path] = pending;
+      const minutes = entry.minutes.pending();
+      if (minutes.length > 0) upstreamMinutes[path] = minutes;
     }
     return {
       version: 1,
@@ -472,6 +532,7 @@ export class Watcher {
       incidents: this.#book,
       tailers,
       traffic,
+      upstreamMinutes,
       failingSince: { ...this.#failingSince },
     };
   }
@@ -503,6 +564,7 @@ export class Watcher {
       targets: this.config.targets.map((target): TargetStatus => {
         const last = this.#lastResults.get(target.name);
         const minute = this.#lastMinutes.get(target.name);
+        const upstreamMinute = this.#lastUpstreamMinutes.get(target.name);
         return {
           name: target.name,
           ...(target.probe === undefined
@@ -527,6 +589,7 @@ export class Watcher {
             .filter((d) => d.target === target.name)
             .map((d) => ({ id: d.id, state: alarms[d.id]!.state, since: alarms[d.id]!.since })),
           ...(minute === undefined ? {} : { lastMinute: minute }),
+          ...(upstreamMinute === undefined ? {} : { lastUpstreamMinute: upstreamMinute }),
         };
       }),
       active: this.#book.active,

@@ -422,24 +422,7 @@ export class AccessLogScanner {
   /** `YYYY-MM-DDTHH:MM:SS+hh:mm` at p → epoch ms of its minute, NaN when invalid. */
   #isoMinute(buf: Uint8Array, p: number): number {
     const key = this.#isoKey;
-    if (this.#isoValid) {
-      let same = true;
-      for (let i = 0; i < 16; i++) {
-        if (buf[p + i] !== key[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        for (let i = 0; i < 6; i++) {
-          if (buf[p + 19 + i] !== key[16 + i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return this.#isoMinuteMs;
-      }
-    }
+    if (this.#isoValid && sameMinute(buf, p, key, 16, 19)) return this.#isoMinuteMs;
     if (
       buf[p + 4] !== DASH ||
       buf[p + 7] !== DASH ||
@@ -461,8 +444,7 @@ export class AccessLogScanner {
     const zone = (buf[p + 19] === DASH ? -1 : 1) * (zh * 60 + zm);
     const ms = minuteMs(year, month, day, hour, minute, zh, zm, zone);
     if (Number.isNaN(ms)) return ms;
-    for (let i = 0; i < 16; i++) key[i] = buf[p + i]!;
-    for (let i = 0; i < 6; i++) key[16 + i] = buf[p + 19 + i]!;
+    rememberMinute(buf, p, key, 16, 19);
     this.#isoValid = true;
     this.#isoMinuteMs = ms;
     return ms;
@@ -655,24 +637,7 @@ export class AccessLogScanner {
   /** `DD/Mon/YYYY:HH:MM:SS +hhmm` at p → epoch ms of its minute, NaN when invalid. */
   #localMinute(buf: Uint8Array, p: number): number {
     const key = this.#localKey;
-    if (this.#localValid) {
-      let same = true;
-      for (let i = 0; i < 17; i++) {
-        if (buf[p + i] !== key[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        for (let i = 0; i < 6; i++) {
-          if (buf[p + 20 + i] !== key[17 + i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return this.#localMinuteMs;
-      }
-    }
+    if (this.#localValid && sameMinute(buf, p, key, 17, 20)) return this.#localMinuteMs;
     if (
       buf[p + 2] !== SLASH ||
       buf[p + 6] !== SLASH ||
@@ -695,8 +660,7 @@ export class AccessLogScanner {
     const zone = (buf[p + 21] === DASH ? -1 : 1) * (zh * 60 + zm);
     const ms = minuteMs(year, month, day, hour, minute, zh, zm, zone);
     if (Number.isNaN(ms)) return ms;
-    for (let i = 0; i < 17; i++) key[i] = buf[p + i]!;
-    for (let i = 0; i < 6; i++) key[17 + i] = buf[p + 20 + i]!;
+    rememberMinute(buf, p, key, 17, 20);
     this.#localValid = true;
     this.#localMinuteMs = ms;
     return ms;
@@ -1071,4 +1035,22 @@ function describeRequest(r: AccessLogRecord): string {
   if (r.format === 'combined') return `${head} user_agent="${r.userAgent()}"`;
   const rt = (r.requestTimeMs / 1000).toFixed(3);
   return `${head} upstream=${r.upstreamAddr()} upstream_status=${r.upstreamStatusText()} request_time=${rt} request_id=${r.requestId()} user_agent="${r.userAgent()}"`;
+}
+
+/*
+ * The minute cache of both timestamp formats: a key is the timestamp's bytes up to the minute (`head`
+ * bytes) and its 6-byte zone (at `zoneAt`), skipping the seconds, so every line of one minute matches it.
+ */
+
+/** Whether the timestamp at `p` is in the minute `key` holds. */
+function sameMinute(buf: Uint8Array, p: number, key: Uint8Array, head: number, zoneAt: number): boolean {
+  for (let i = 0; i < head; i++) if (buf[p + i] !== key[i]) return false;
+  for (let i = 0; i < 6; i++) if (buf[p + zoneAt + i] !== key[head + i]) return false;
+  return true;
+}
+
+/** Makes `key` hold the minute of the timestamp at `p`. */
+function rememberMinute(buf: Uint8Array, p: number, key: Uint8Array, head: number, zoneAt: number): void {
+  for (let i = 0; i < head; i++) key[i] = buf[p + i]!;
+  for (let i = 0; i < 6; i++) key[head + i] = buf[p + zoneAt + i]!;
 }

@@ -23,11 +23,15 @@ export const ROOT_CAUSES = {
   'network-blocked-security-group': 'a security group rule is missing on the path',
   'network-blocked-nacl': 'a network ACL denies the traffic or its return',
   'network-blocked-host-firewall': 'iptables/nftables on a host drops or rejects it',
-  'resource-disk-full': 'a full disk broke the upstream',
+  'upstream-error-response': 'the upstream itself answered 502/503/504 and nginx passed it on',
+  'resource-disk-full': "a full disk broke the upstream or nginx's own temp, cache or body files",
   'resource-memory-oom': "the kernel's OOM killer ended the upstream",
   'resource-fd-exhausted': 'out of file descriptors (nginx answers 500 here, not 502)',
   'resource-port-exhaustion': 'no free local port for the connection to the upstream',
   'nginx-config-invalid': 'the configuration on disk does not pass `nginx -t`',
+  'nginx-worker-connections': 'nginx ran out of `worker_connections` and dropped clients',
+  'nginx-file-permission': 'nginx may not open its own temp, cache, body or log files (EACCES)',
+  'insufficient-evidence': 'the logs could not be read (missing, unreadable, no parsable line): no verdict',
   unknown: 'failures seen, cause not established; the report says what was ruled out',
 } as const;
 

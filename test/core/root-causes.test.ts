@@ -19,10 +19,13 @@ describe('the root-cause vocabulary', () => {
   });
 
   it.skipIf(!existsSync(DESIGN))(
-    'is the table of the shared DESIGN.md contract (skipped: ../shared/DESIGN.md not beside this checkout)',
+    'keeps every value of the shared DESIGN.md contract, in its order (skipped: ../shared/DESIGN.md not beside this checkout)',
     () => {
+      // The contract may grow (new values are listed in the closing note for DESIGN.md), never lose or
+      // rename a value: tools that read reports depend on each one.
       const table = vocabularyTable(readFileSync(DESIGN, 'utf8'));
-      expect([...table.keys()]).toEqual(ROOT_CAUSE_NAMES);
+      const kept = ROOT_CAUSE_NAMES.filter((name) => table.has(name));
+      expect(kept).toEqual([...table.keys()]);
     },
   );
 });

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { loadConfigFile } from '../config-file.ts';
 import { demoCommand } from './demo.ts';
 import { diagnoseCommand } from './diagnose.ts';
-import { UsageError } from './errors.ts';
+import { ChecksFailedError, UsageError } from './errors.ts';
 import type { Io } from './io.ts';
+import { networkCommand } from './network.ts';
 import { probeCommand } from './probe.ts';
 import { validateCommand } from './validate.ts';
 import { watchCommand } from './watch.ts';
@@ -12,6 +14,7 @@ import { watchCommand } from './watch.ts';
 export function buildProgram(io: Io): Command {
   const program = new Command('gatewatch')
     .description('finds out why nginx answers 502/504, and writes it down with the evidence')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showSuggestionAfterError();
@@ -19,6 +22,7 @@ export function buildProgram(io: Io): Command {
     diagnoseCommand(io),
     probeCommand(loadConfigFile, { write: io.out }),
     validateCommand(io),
+    networkCommand(io),
     demoCommand(io),
     watchCommand(io),
   ];
@@ -38,6 +42,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       // help and version are "errors" to commander; they already printed.
       return error.exitCode === 0 ? 0 : 2;
     }
+    if (error instanceof ChecksFailedError) {
+      io.err(`gatewatch: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof UsageError) {
       io.err(`gatewatch: ${error.message}\n${error.hint ? `  → ${error.hint}\n` : ''}`);
       return 2;
@@ -46,4 +54,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     io.err(`gatewatch: unexpected failure: ${message}\n`);
     return 1;
   }
+}
+
+/** The version in package.json, read once: the CLI and the package never disagree. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }

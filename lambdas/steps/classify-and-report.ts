@@ -13,6 +13,7 @@ import type {
 import { isoSeconds } from '../core/diagnosis/incident-id.ts';
 import { buildDegradedReport, buildReport, type ReportFrame } from '../core/diagnosis/report.ts';
 import type { HostFacts } from '../core/diagnostics/host-facts.ts';
+import { lintExplanations } from '../core/lint/lint.ts';
 import { type NginxConfig, parseNginxDump } from '../core/nginx/config.ts';
 import { renderHtml, renderMarkdown } from '../core/report/index.ts';
 import type { Report } from '../core/types.ts';
@@ -31,6 +32,10 @@ export async function classifyAndReport(raw: unknown, deps: StepDeps): Promise<R
   const target = findTarget(deps.config, input.target);
   const evidence = await loadEvidence(input, deps, target.upstreams);
   const classification = classify(evidence);
+  // The settings that made this verdict likely (gatewatch lint's rules, on the same `nginx -T`).
+  const lint = lintExplanations(evidence.nginxConfig, evidence, classification.verdict);
+  classification.findings.push(...lint.findings);
+  classification.nextSteps.push(...lint.nextSteps.filter((s) => !classification.nextSteps.includes(s)));
   const report = buildReport(frameOf(input), classification, evidence, isoSeconds(deps.clock.now()));
   return writeReport(report, deps, false);
 }

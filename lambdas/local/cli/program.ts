@@ -5,6 +5,7 @@ import { demoCommand } from './demo.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { ChecksFailedError, UsageError } from './errors.ts';
 import type { Io } from './io.ts';
+import { lintCommand } from './lint.ts';
 import { networkCommand } from './network.ts';
 import { probeCommand } from './probe.ts';
 import { validateCommand } from './validate.ts';
@@ -23,6 +24,7 @@ export function buildProgram(io: Io): Command {
     probeCommand(loadConfigFile, { write: io.out }),
     validateCommand(io),
     networkCommand(io),
+    lintCommand(io),
     demoCommand(io),
     watchCommand(io),
   ];

@@ -11,6 +11,7 @@ import { type Cause, Context, hhmmss, isSymptom, lineEvidence, unique } from './
 import { coverageFindings, noFailureCause } from './coverage.ts';
 import { withDiskStory } from './disk-full.ts';
 import type { DiagnosisEvidence, HostEvidence } from './evidence.ts';
+import { explainedFinding } from './explained.ts';
 import { blockedPathExplains, pathCause } from './network-path.ts';
 import { configInvalidCause, configTestCouldNotRun, nginxTestOutcome } from './nginx-config.ts';
 import { filePermissionCause, ownDiskFullCause, workerConnectionsCause } from './nginx-own.ts';
@@ -74,7 +75,14 @@ export function classify(evidence: DiagnosisEvidence): Classification {
     cause.nextSteps.push(cannot.nextStep);
   }
   const coverage = coverageFindings(ctx, cause);
-  const findings = [...cause.findings, ...resourceFindings(ctx, cause), ...coverage, ...stepFindings(ctx)];
+  const explained = ctx.groups.length > 0 ? explainedFinding(ctx) : undefined;
+  const findings = [
+    ...cause.findings,
+    ...(explained ? [explained] : []),
+    ...resourceFindings(ctx, cause),
+    ...coverage,
+    ...stepFindings(ctx),
+  ];
   const nextSteps = unique([...cause.nextSteps, ...coverageNextSteps(ctx)]);
   const ruledOut = unique([...cause.ruledOut, ...resourcesRuledOut(ctx, cause, outcome === 'passed')]);
   const verdict: Verdict = {

@@ -402,6 +402,27 @@ describe('what fails now, per upstream', () => {
     ).toBe(true);
     expect(result.nextSteps.some((s) => s.startsWith('For 127.0.0.1:4000:'))).toBe(true);
   });
+  it('states the share of failing requests the error log explains, and lists the rest', () => {
+    const result = classify(
+      evidence(repeat(10, LINE.refused), {
+        extra: {
+          traffic: traffic({
+            requests: 40,
+            status5xx: 15,
+            byStatus: { '200': 25, '502': 15 },
+            byUpstream: {
+              '127.0.0.1:3000': { requests: 20, failures: 10, byStatus: { '200': 10, '502': 10 } },
+              '127.0.0.1:4000': { requests: 20, failures: 5, byStatus: { '200': 15, '502': 5 } },
+            },
+          }),
+        },
+      }),
+    );
+    const share = result.findings.find((f) => f.title.includes('failing requests'));
+    expect(share?.title).toContain('67% of the 15 failing requests');
+    expect(share?.title).toContain('127.0.0.1:3000 10 (upstream-down)');
+    expect(share?.title).toContain('Not explained: 127.0.0.1:4000 5 with no matching error line');
+  });
 });
 
 describe('identity of listeners and addresses', () => {

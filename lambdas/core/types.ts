@@ -55,7 +55,13 @@ export type UpstreamFailureKind =
   | 'fd-exhausted'
   | 'port-exhaustion'
   | 'no-live-upstreams'
-  | 'server-disabled';
+  | 'server-disabled'
+  /** `worker_connections are not enough`: nginx itself ran out of connections. */
+  | 'worker-connections'
+  /** EACCES on nginx's own temp, cache or client-body file (not a connect to an upstream). */
+  | 'file-permission'
+  /** ENOSPC writing nginx's own temp, cache or client-body file. */
+  | 'disk-full';
 
 /** An error-log entry recognised as an upstream failure. */
 export interface UpstreamFailure {

@@ -44,6 +44,35 @@ export interface NetworkEvidence {
   peer?: string;
 }
 
+/**
+ * How much of one log could be read for the window. The log source fills it (the logs step); the
+ * classifier never calls a window `healthy` on a log it could not read.
+ */
+export interface LogCoverage {
+  /**
+   * - `read`: the log was read and at least one line in it was understood;
+   * - `empty`: the log was read and holds no line for the window (nginx writes no error line when all is well);
+   * - `missing`: the file or log group does not exist;
+   * - `unreadable`: it exists but could not be opened or read (permissions, I/O), or none of its lines
+   *   could be understood.
+   */
+  state: 'read' | 'empty' | 'missing' | 'unreadable';
+  /** Lines looked at (in or near the window). */
+  lines: number;
+  /** Of those, lines that could not be understood (unknown prefix, random bytes, another format). */
+  unreadable: number;
+  /** A few unreadable lines (already redacted, each cut to a readable length), to show what was skipped. */
+  samples: string[];
+  /** Why the log is missing or unreadable, in the reader's words (`EACCES: permission denied, open …`). */
+  detail?: string;
+}
+
+/** What the diagnosis could read of each log; absent when the log source does not report it. */
+export interface EvidenceCoverage {
+  errorLog?: LogCoverage;
+  accessLog?: LogCoverage;
+}
+
 export interface DiagnosisEvidence {
   target: { name: string; upstreams: UpstreamConfig[] };
   window: { from: string; to: string };
@@ -60,6 +89,8 @@ export interface DiagnosisEvidence {
   hosts: HostEvidence[];
   network?: NetworkEvidence;
   stepFailures: StepFailure[];
+  /** How much of the logs could be read; see {@link LogCoverage}. */
+  coverage?: EvidenceCoverage;
 }
 
 export type { CheckResult };

@@ -21,6 +21,7 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
   [13, 'EACCES'],
   [23, 'ENFILE'],
   [24, 'EMFILE'],
+  [28, 'ENOSPC'],
   [32, 'EPIPE'],
   // Linux
   [11, 'EAGAIN'],

@@ -177,6 +177,9 @@ const HEALTH_CHECK_PEER = / of peer (\S+) in upstream /;
 const RESOLVE_FAILED = /^(\S+) could not be resolved \(\d+: /;
 const NO_RESOLVER = /^no resolver defined to resolve (\S+)/;
 const HOST_NOT_FOUND = /^host not found in upstream "([^"]+)"/;
+// A file nginx itself opens while proxying (temp, cache, client body), not a connect() to an upstream.
+const OWN_FILE =
+  /^(?:open|mkdir|rename|unlink|chmod)\(\) "[^"]*(?:_temp|temp\/|cache|client_body|\/(?:proxy|fastcgi|uwsgi|scgi|body)\/)[^"]*" failed/;
 // How macOS and the BSDs report an asynchronous connect() failure (kqueue).
 const KEVENT_CONNECT = /^kevent\(\) reported that connect\(\) failed/;
 
@@ -260,6 +263,13 @@ export function classifyUpstreamFailure(entry: ErrorLogEntry): UpstreamFailure |
 
   // A TLS read or write failing mid-response (`SSL_read() failed (SSL: …) while reading upstream`).
   if (message.startsWith('SSL_') && upstreamAction && errno === undefined) return make('tls', 'upstream-tls');
+
+  // nginx's own failures: its connection table, and the files it writes while proxying.
+  if (/worker_connections are not enough/.test(message)) {
+    return make('worker-connections', 'nginx-worker-connections', { withErrno: false });
+  }
+  if (name === 'ENOSPC') return make('disk-full', 'resource-disk-full');
+  if (name === 'EACCES' && OWN_FILE.test(message)) return make('file-permission', 'nginx-file-permission');
 
   if (name === undefined) return undefined;
   // Out of descriptors hits the worker as a whole: accept4() has no upstream context and still counts.

@@ -142,9 +142,12 @@ describe('the keep-alive race', () => {
     const report = JSON.parse(run.stdout) as Report;
     expect(report.verdict.rootCause).toBe('upstream-closed-early');
     expect(report.verdict.upstream).toBe(`127.0.0.1:${appPort}`);
-    const likely = report.findings.find((f) =>
-      f.title.startsWith('This setting made it likely: upstream app reuses idle connections'),
+    expect(report.findings.map((f) => f.title)).toContainEqual(
+      expect.stringMatching(
+        /^This setting made it likely: upstream app reuses idle connections for 60 s; node closes them after 5 s/,
+      ),
     );
+    const likely = report.findings.find((f) => f.title.startsWith('This setting made it likely'));
     expect(likely?.evidence.map((e) => e.source)).toContain('gatewatch lint');
     expect(report.nextSteps.join('\n')).toContain('keepalive_timeout 4s;');
   });

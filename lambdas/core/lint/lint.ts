@@ -3,9 +3,11 @@
  * ones that explain the verdict ("this setting made it likely"). Pure: the caller supplies `nginx -T`
  * parsed, the application servers' command lines and what the logs showed.
  */
+import { type HostFacts, listenerFor } from '../diagnostics/host-facts.ts';
 import type { NginxConfig } from '../nginx/config.ts';
 import type { RootCause } from '../root-causes.ts';
 import type { Evidence, Finding } from '../types.ts';
+import { type AppServerSettings, appServerSettings } from './app-settings.ts';
 import {
   LINT_RULES,
   LINT_SEVERITIES,
@@ -98,10 +100,11 @@ export function ruleTable(): { rule: LintRuleId; checks: string }[] {
   return (Object.keys(LINT_RULES) as LintRuleId[]).map((rule) => ({ rule, checks: LINT_RULES[rule] }));
 }
 
-/** What an incident's evidence tells the rules: the slowest responses and the too-big headers seen. */
+/** What an incident's evidence tells the rules: the slowest responses, the too-big headers, the apps seen. */
 export function observedIn(evidence: {
   traffic?: { byUpstream: Record<string, { maxResponseTime?: number }> };
   errorLog?: { groups: { kind: string; peer: string | undefined }[] };
+  hosts?: { facts?: HostFacts }[];
 }): Pick<LintInput, 'maxResponseSeconds' | 'tooBigHeader'> {
   const maxResponseSeconds: Record<string, number> = {};
   for (const [peer, stats] of Object.entries(evidence.traffic?.byUpstream ?? {})) {
@@ -121,13 +124,36 @@ export function observedIn(evidence: {
  * At incident time: the lint findings that made this verdict likely, as report findings and next steps
  * (each finding's fix). Empty when nginx's configuration could not be read or nothing explains the verdict.
  */
+/**
+ * The application server behind each peer, as far as the diagnostics tell: they name the process behind a
+ * listener (`ss -tlnp`), not its command line, which is enough to know the server and its defaults.
+ */
+function appsBehind(
+  config: NginxConfig,
+  hosts: readonly { facts?: HostFacts }[],
+): Record<string, AppServerSettings> {
+  const apps: Record<string, AppServerSettings> = {};
+  for (const peer of new Set(config.passes.flatMap((p) => p.peers))) {
+    for (const host of hosts) {
+      const listener = host.facts ? listenerFor(host.facts, peer) : undefined;
+      const app = listener?.processes.map((name) => appServerSettings([name])).find((a) => a !== undefined);
+      if (app) {
+        apps[peer] = app;
+        break;
+      }
+    }
+  }
+  return apps;
+}
+
 export function lintExplanations(
   config: NginxConfig | undefined,
-  evidence: Parameters<typeof observedIn>[0],
+  evidence: Parameters<typeof observedIn>[0] & { hosts?: readonly { facts?: HostFacts }[] },
   verdict: { rootCause: RootCause; upstream?: string },
 ): { findings: Finding[]; nextSteps: string[] } {
   if (config === undefined || verdict.rootCause === 'healthy') return { findings: [], nextSteps: [] };
-  const explaining = findingsExplaining(lintNginx({ config, ...observedIn(evidence) }), verdict);
+  const apps = appsBehind(config, evidence.hosts ?? []);
+  const explaining = findingsExplaining(lintNginx({ config, apps, ...observedIn(evidence) }), verdict);
   return {
     findings: explaining.map((f) => asReportFinding(f, verdict.rootCause)),
     nextSteps: explaining.map((f) => f.fix),

@@ -142,9 +142,11 @@ describe('the keep-alive race', () => {
     const report = JSON.parse(run.stdout) as Report;
     expect(report.verdict.rootCause).toBe('upstream-closed-early');
     expect(report.verdict.upstream).toBe(`127.0.0.1:${appPort}`);
+    // The diagnostics know the listener's process name, not its command line (Node 24 even names its main
+    // thread "MainThread"), so the report may only know that most servers close idle connections sooner.
     expect(report.findings.map((f) => f.title)).toContainEqual(
       expect.stringMatching(
-        /^This setting made it likely: upstream app reuses idle connections for 60 s; node closes them after 5 s/,
+        /^This setting made it likely: upstream app (reuses|keeps) idle connections (for )?60 s/,
       ),
     );
     const likely = report.findings.find((f) => f.title.startsWith('This setting made it likely'));

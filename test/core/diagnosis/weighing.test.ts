@@ -175,6 +175,26 @@ describe('time and identity: host facts that do not fit the failures are context
     ).toContain('pid 21370');
   });
 
+  it('names a kill of the hinted command 4 minutes before the first refusal as possible, without making it the verdict', () => {
+    const kill: OomKill = {
+      line: '2026-12-06T20:16:10,000001+00:00 Out of memory: Killed process 4242 (node) total-vm:2048000kB',
+      pid: 4242,
+      process: 'node',
+      at: '2026-12-06T20:16:10Z',
+    };
+    const result = classify(
+      evidence(repeat(5, LINE.refused), {
+        upstreams: NODE_HINT,
+        facts: facts({ service: service(), oomKills: [...NOISE_KILLS, kill] }),
+      }),
+    );
+    expect(result.verdict.rootCause).toBe('upstream-down');
+    expect(result.verdict.confidence).toBeLessThanOrEqual(0.75);
+    expect(result.verdict.summary).toContain(
+      "Possibly related: an OOM kill of pid 4242 (node) at 20:16, 4 minutes before the first refusal, with the upstream's command name",
+    );
+  });
+
   it('blames the OOM killer for a kill in the systemd unit’s cgroup minutes before the first refusal, not for one in another cgroup', () => {
     const unitKill: OomKill = {
       line: '2026-12-06T20:12:00,000001+00:00 Out of memory: Killed process 777 (python3) total-vm:1kB',

@@ -327,6 +327,14 @@ describe('coverage: never healthy on evidence that could not be read', () => {
     expect(result.verdict.rootCause).toBe('insufficient-evidence');
   });
 
+  it('does not call a window with no line in either log healthy', () => {
+    const result = classify(
+      evidence([], { extra: { accessLogSource: '/var/log/nginx/access.log', traffic: traffic() } }),
+    );
+    expect(result.verdict.rootCause).toBe('insufficient-evidence');
+    expect(result.verdict.summary).toContain('No data for the window');
+  });
+
   it('lowers the confidence of healthy when part of the lines could not be read, and shows a sample', () => {
     const result = classify(
       evidence([], {

@@ -430,6 +430,26 @@ describe('what fails now, per upstream', () => {
     ).toBe(true);
     expect(result.nextSteps.some((s) => s.startsWith('For 127.0.0.1:4000:'))).toBe(true);
   });
+  it('says no client saw an error when one server of a pool refused and every request got 200', () => {
+    const result = classify(
+      evidence(repeat(3, LINE.refused), {
+        extra: {
+          traffic: traffic({
+            requests: 30,
+            byStatus: { '200': 30 },
+            byUpstream: {
+              '127.0.0.1:3000': { requests: 3, failures: 3, byStatus: { '502': 3 } },
+              '127.0.0.1:3001': { requests: 30, failures: 0, byStatus: { '200': 30 } },
+            },
+          }),
+        },
+      }),
+    );
+    expect(result.verdict).toMatchObject({ rootCause: 'upstream-down', upstream: '127.0.0.1:3000' });
+    expect(result.verdict.confidence).toBeLessThanOrEqual(0.6);
+    expect(result.verdict.summary).toContain('No client saw an error: 0 of 30 requests');
+  });
+
   it('states the share of failing requests the error log explains, and lists the rest', () => {
     const result = classify(
       evidence(repeat(10, LINE.refused), {

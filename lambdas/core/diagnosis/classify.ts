@@ -75,7 +75,7 @@ export function classify(evidence: DiagnosisEvidence): Classification {
     cause.nextSteps.push(cannot.nextStep);
   }
   const coverage = coverageFindings(ctx, cause);
-  const explained = ctx.groups.length > 0 ? explainedFinding(ctx) : undefined;
+  const explained = ctx.groups.length > 0 ? explainedFinding(ctx, cause.rootCause) : undefined;
   const findings = [
     ...cause.findings,
     ...(explained ? [explained] : []),

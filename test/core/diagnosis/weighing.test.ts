@@ -607,19 +607,4 @@ describe('nginx -t as a user other than root', () => {
     expect(result.findings.some((f) => f.title.includes('`nginx -t` could not run here'))).toBe(true);
     expect(result.ruledOut.join('\n')).not.toContain('`nginx -t` passes');
   });
-
-  it('still calls a real syntax error nginx-config-invalid', () => {
-    const result = classify(
-      evidence([], {
-        facts: facts({
-          nginxTest: {
-            ok: false,
-            output:
-              'nginx: [emerg] unknown directive "proxy_pas" in /etc/nginx/conf.d/shop.conf:14\nnginx: configuration file /etc/nginx/nginx.conf test failed',
-          },
-        }),
-      }),
-    );
-    expect(result.verdict.rootCause).toBe('nginx-config-invalid');
-  });
 });

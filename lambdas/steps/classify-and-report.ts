@@ -140,6 +140,7 @@ async function loadEvidence(
     evidence.errorLog = nginx.errorLog;
     if (nginx.traffic) evidence.traffic = nginx.traffic;
     if (nginx.accessLogSource) evidence.accessLogSource = nginx.accessLogSource;
+    if (nginx.coverage) evidence.coverage = nginx.coverage;
     if (nginx.accessLogError) {
       failures.push({
         step: 'GatherNginxEvidence',

@@ -3,6 +3,7 @@
  * traffic — store it (redacted) and name the hosts to examine.
  */
 
+import type { EvidenceCoverage } from '../core/diagnosis/evidence.ts';
 import { TrafficAggregator } from '../core/nginx/access-log.ts';
 import { ErrorLogCollector, type ErrorLogSummary } from '../core/nginx/error-log.ts';
 import { redactText } from '../core/redact.ts';
@@ -19,6 +20,8 @@ export interface NginxEvidence {
   traffic?: TrafficSummary;
   /** Why the access log could not be read, when it could not (the error log is required). */
   accessLogError?: string;
+  /** How much of each log could be read; the classifier reads it (see `LogCoverage`). */
+  coverage?: EvidenceCoverage;
 }
 
 /** Failures kept in the stored evidence: the groups carry the counts, these are the quotable lines. */

@@ -75,7 +75,7 @@ export function classify(evidence: DiagnosisEvidence): Classification {
     cause.nextSteps.push(cannot.nextStep);
   }
   const coverage = coverageFindings(ctx, cause);
-  const explained = ctx.groups.length > 0 ? explainedFinding(ctx) : undefined;
+  const explained = ctx.groups.length > 0 ? explainedFinding(ctx, cause.rootCause) : undefined;
   const findings = [
     ...cause.findings,
     ...(explained ? [explained] : []),
@@ -128,6 +128,12 @@ function primaryCause(ctx: Context): Cause {
     }
   }
   if (also.length > 0) cause.summary += ` Also failing now: ${also.join(', ')}.`;
+  // nginx retried on another server of the group: the failure is real, but no client saw it.
+  const traffic = ctx.evidence.traffic;
+  if (traffic && traffic.requests > 0 && traffic.status5xx === 0) {
+    cause.confidence = Math.min(cause.confidence, 0.6);
+    cause.summary += ` No client saw an error: 0 of ${traffic.requests} requests in the access log failed (nginx passed them to another server or retried).`;
+  }
   for (const old of stopped) {
     cause.findings.push({
       category: old.rootCause,

@@ -119,6 +119,26 @@ export function noFailureCause(ctx: Context): Cause {
   const window = `${ctx.evidence.window.from} – ${ctx.evidence.window.to}`;
   const errorOk = isReadable(errorLog);
   const accessOk = accessLog.state === 'not-configured' || isReadable(accessLog);
+  if (errorLog.state === 'empty' && accessLog.state === 'empty') {
+    return {
+      rootCause: 'insufficient-evidence',
+      peer: undefined,
+      confidence: 0.5,
+      summary: `No data for the window ${window}: the access log holds no request and the error log no line in it. Nothing failed that nginx logged, but nothing was served either: gatewatch does not call an empty window healthy.`,
+      findings: [
+        {
+          category: 'insufficient-evidence',
+          severity: 'warning',
+          title: 'Neither log has a line in the window',
+          evidence: [],
+        },
+      ],
+      nextSteps: [
+        'Widen the window (`--since 1h`), or check that nginx writes to the logs gatewatch reads (`nginx -T | grep -E "access_log|error_log"`).',
+      ],
+      ruledOut: [],
+    };
+  }
   if (errorOk && accessOk) {
     const requests = traffic
       ? `${traffic.requests} requests, ${traffic.status5xx} with 5xx`

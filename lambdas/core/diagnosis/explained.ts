@@ -3,10 +3,11 @@
  * upstream against the error log's failures for that upstream. Counts, not a per-request join: the
  * traffic summary carries no request ids.
  */
+import type { RootCause } from '../root-causes.ts';
 import type { Finding } from '../types.ts';
 import { type Context, isSymptom } from './context.ts';
 
-export function explainedFinding(ctx: Context): Finding | undefined {
+export function explainedFinding(ctx: Context, verdict: RootCause): Finding | undefined {
   const traffic = ctx.evidence.traffic;
   if (!traffic || traffic.status5xx === 0) return undefined;
   const failing =
@@ -42,7 +43,7 @@ export function explainedFinding(ctx: Context): Finding | undefined {
   if (unattributed > 0) rest.push(`${unattributed} with no upstream in the access log`);
   const share = Math.round((100 * Math.min(explained, failing)) / failing);
   return {
-    category: share >= 90 ? (ctx.groups[0]?.rootCause ?? 'unknown') : 'unknown',
+    category: share >= 90 ? verdict : 'unknown',
     severity: 'info',
     title: `${share}% of the ${failing} failing requests (502/503/504) are explained by nginx's error log${parts.length ? `: ${parts.join('; ')}` : ''}${rest.length ? `. Not explained: ${rest.join('; ')}` : ''}`,
     evidence: [],

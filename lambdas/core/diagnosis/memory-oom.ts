@@ -16,15 +16,19 @@ export type OomIdentity = 'pid' | 'unit' | 'name' | 'unknown' | 'other';
 /**
  * How long before the first failure a kill may lie and still explain it, by identity: a kill of the
  * upstream's own pid or unit may precede the first failing request by a quiet spell; a kill that only
- * shares the command name (`node`) must sit right before it; a kill of an unknown process, closer still.
+ * shares the command name (`node`), or of a process whose relation is unknown, must sit right before it
+ * (a host runs many `node`s, and the kernel log keeps their kills for weeks).
  */
 const LEAD_MS: Record<OomIdentity, number> = {
   pid: 15 * 60_000,
   unit: 15 * 60_000,
-  name: 5 * 60_000,
+  name: 60_000,
   unknown: 60_000,
   other: -1,
 };
+
+/** A kill with the upstream's command name this close before the first failure is named as a possibility. */
+const POSSIBLE_MS = 5 * 60_000;
 
 /** A kill weighed against the failures it might explain. */
 export interface WeighedKill {
@@ -32,6 +36,11 @@ export interface WeighedKill {
   identity: OomIdentity;
   /** Whether it may be the cause; when not, {@link WeighedKill.reason} says why in the report's words. */
   explains: boolean;
+  /**
+   * Not the cause by itself, but it could be: the upstream's command name, inside the window, minutes
+   * before the first failure. The report says so without making it the verdict.
+   */
+  possible?: boolean;
   reason: string;
 }
 
@@ -101,12 +110,14 @@ function weighKill(kill: OomKill, subject: OomSubject): WeighedKill {
     };
   }
   const explains = at >= first - LEAD_MS[identity];
-  return {
+  const weighed: WeighedKill = {
     kill,
     identity,
     explains,
-    reason: `an OOM kill of ${who} ${when}, ${relative(at, first, subject.firstWhat)}, ${notUpstream}`,
+    reason: `an OOM kill of ${who} ${when}, ${relative(at, first, subject.firstWhat)}, ${identity === 'name' ? "with the upstream's command name" : notUpstream}`,
   };
+  if (!explains && identity === 'name' && at >= first - POSSIBLE_MS) weighed.possible = true;
+  return weighed;
 }
 
 function relative(at: number, first: number, what: string): string {
@@ -198,6 +209,11 @@ export function withOom(
     );
   }
   if (context.length > 0) cause.findings.push(oomContextFinding(context, facts.host, ctx.facts.length > 1));
+  const possible = explaining.length === 0 ? context.filter((w) => w.possible).at(-1) : undefined;
+  if (possible) {
+    cause.confidence = Math.min(cause.confidence, 0.75);
+    cause.summary += ` Possibly related: ${possible.reason}; too long before to be taken as the cause without its pid or unit.`;
+  }
   return cause;
 }
 

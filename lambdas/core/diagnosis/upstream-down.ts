@@ -115,16 +115,14 @@ export function refusedCause(ctx: Context, group: FailureGroup): Cause {
       evidence: serviceEvidence(service),
     });
   }
-  const weighed = withOom(ctx, facts, group, cause, 'found nothing listening', 'the first refusal');
-  if (weighed.rootCause === 'upstream-down') {
-    const who = service ? `the service ${quoteService(service.kind, service.name)}` : 'no process';
-    weighed.summary = `Nothing listens on ${peer}${target}: ${who}${service && !service.running ? ' is not running' : service ? ' listens elsewhere or not at all' : ' was found on that port'}, so nginx's connections are refused (${group.count}× since ${hhmmss(group.firstAt)}).`;
-    if (!hint && ctx.evidence.target.upstreams.every((u) => u.service === undefined)) {
-      weighed.nextSteps.push(
-        `Add a \`service\` hint for ${peer} in gatewatch.yaml (process, systemd, docker or pm2) so gatewatch can tell "down" from "listening elsewhere".`,
-      );
-    }
+  const who = service ? `the service ${quoteService(service.kind, service.name)}` : 'no process';
+  cause.summary = `Nothing listens on ${peer}${target}: ${who}${service && !service.running ? ' is not running' : service ? ' listens elsewhere or not at all' : ' was found on that port'}, so nginx's connections are refused (${group.count}× since ${hhmmss(group.firstAt)}).`;
+  if (!hint && ctx.evidence.target.upstreams.every((u) => u.service === undefined)) {
+    cause.nextSteps.push(
+      `Add a \`service\` hint for ${peer} in gatewatch.yaml (process, systemd, docker or pm2) so gatewatch can tell "down" from "listening elsewhere".`,
+    );
   }
+  const weighed = withOom(ctx, facts, group, cause, 'found nothing listening', 'the first refusal');
   return withServiceSteps(weighed, hint, service);
 }
 

@@ -55,7 +55,12 @@ export type UpstreamFailureKind =
   | 'fd-exhausted'
   | 'port-exhaustion'
   | 'no-live-upstreams'
-  | 'server-disabled';
+  | 'server-disabled'
+  /** nginx's own failures (no upstream at fault) and gRPC/HTTP/2 rejections. */
+  | 'worker-connections'
+  | 'disk-full'
+  | 'file-permission'
+  | 'rejected';
 
 /** An error-log entry recognised as an upstream failure. */
 export interface UpstreamFailure {

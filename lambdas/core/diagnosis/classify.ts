@@ -979,6 +979,10 @@ function describeKind(kind: UpstreamFailure['kind']): string {
     'port-exhaustion': 'no free local port',
     'no-live-upstreams': 'no live upstreams',
     'server-disabled': 'server temporarily disabled',
+    'worker-connections': 'worker_connections exhausted',
+    'disk-full': 'no space left writing a temp/cache/body file',
+    'file-permission': "permission denied on nginx's own temp/cache/body file",
+    rejected: 'upstream rejected the request (HTTP/2 error code)',
   };
   return words[kind];
 }

@@ -135,6 +135,9 @@ async function loadEvidence(
     evidence.errorLog = nginx.errorLog;
     if (nginx.traffic) evidence.traffic = nginx.traffic;
     if (nginx.accessLogSource) evidence.accessLogSource = nginx.accessLogSource;
+    if (nginx.errorLogError) {
+      failures.push({ step: 'GatherNginxEvidence', error: 'error log not read', cause: nginx.errorLogError });
+    }
     if (nginx.accessLogError) {
       failures.push({
         step: 'GatherNginxEvidence',

@@ -636,9 +636,9 @@ export class ErrorLogCollector {
   // rounded to the quarter hour (time zones are whole quarters; the prefix is written a moment later).
   #offsetFrom(prefixMs: number, line: string): ErrorLogEntry {
     const localMs = readErrorLogLine(line, { utcOffsetMinutes: 0 }).entry.epochMs;
-    const offset = Math.round((localMs - prefixMs) / 900_000) * 15;
+    const offset = inferUtcOffsetMinutes(localMs, prefixMs);
     this.#inferOffset = false;
-    if (Math.abs(offset) <= 14 * 60) {
+    if (offset !== undefined) {
       this.#offset = offset;
       this.#offsetFromPrefix = true;
     }
@@ -795,4 +795,14 @@ class Ring<T> {
     }
     return out;
   }
+}
+
+/**
+ * The UTC offset (minutes) a local time was written in, given the UTC time it was written at (a file's
+ * modification time, a shipper's timestamp): their difference to the nearest quarter hour (zones are
+ * whole quarters), or `undefined` beyond the zones that exist (-12:00 … +14:00).
+ */
+export function inferUtcOffsetMinutes(localMs: number, utcMs: number): number | undefined {
+  const minutes = Math.round((localMs - utcMs) / 900_000) * 15;
+  return minutes >= -12 * 60 && minutes <= 14 * 60 ? minutes + 0 : undefined;
 }

@@ -170,7 +170,7 @@ async function errorLogOffset(
 ): Promise<NginxLogCoverage['errorLogUtcOffset']> {
   const result = (minutes: number, basis: UtcOffsetBasis, detail?: string) =>
     detail === undefined ? { minutes, basis } : { minutes, basis, detail };
-  const fromFile = await offsetFromFile(deps.logs, log);
+  const fromFile = await offsetFromFile(deps.logs, log, deps.defaultUtcOffsetMinutes);
   if (configured !== undefined && /^[+-]\d{2}:\d{2}$/.test(configured)) {
     const minutes = parseUtcOffset(configured, deps.defaultUtcOffsetMinutes);
     const other = accessZone ?? fromFile;
@@ -194,12 +194,24 @@ async function errorLogOffset(
   return result(deps.defaultUtcOffsetMinutes, 'host-default');
 }
 
-async function offsetFromFile(logs: LogSource, log: string): Promise<number | undefined> {
+/**
+ * The offset the newest error-log line was written in, judged by the file's modification time — only when
+ * that is telling: nginx writes the error log unbuffered, so a live log's newest line is dated within a
+ * second of the mtime (to the quarter hour that is the zone), and a line that would be dated after the
+ * mtime under the assumed offset cannot be. A copied or quiet log (mtime unrelated to its last line) says
+ * nothing and the assumed offset stays.
+ */
+async function offsetFromFile(logs: LogSource, log: string, assumed: number): Promise<number | undefined> {
   const description = await logs.describe?.(log).catch(() => undefined);
   if (!description) return undefined;
   for (let i = description.lastLines.length - 1; i >= 0; i--) {
     const localMs = errorLineLocalMs(description.lastLines[i]!);
-    if (localMs !== undefined) return inferUtcOffsetMinutes(localMs, description.modifiedMs);
+    if (localMs === undefined) continue;
+    const offset = inferUtcOffsetMinutes(localMs, description.modifiedMs);
+    if (offset === undefined) return undefined;
+    const residualMs = Math.abs(localMs - offset * 60_000 - description.modifiedMs);
+    const impossible = localMs - assumed * 60_000 > description.modifiedMs + 60_000;
+    return residualMs <= 60_000 || impossible ? offset : undefined;
   }
   return undefined;
 }

@@ -6,9 +6,7 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CloudWatchLogsLogSource,
-} from '../../../lambdas/adapters/aws/cloudwatch-logs-log-source.ts';
+import { CloudWatchLogsLogSource } from '../../../lambdas/adapters/aws/cloudwatch-logs-log-source.ts';
 import { LogUnavailableError } from '../../../lambdas/core/nginx/coverage.ts';
 import { motoAvailable, motoClientConfig, startMoto } from '../../support/moto.ts';
 

@@ -124,6 +124,15 @@ describe('gather: the error log in another time zone', () => {
     expect(evidence.coverage.accessLog?.state).toBe('missing');
   });
 
+  it("keeps the host's offset for a copied log whose mtime says nothing about its last line", async () => {
+    const evidence = await gather('zone-copied', {
+      error: errorLines(0),
+      errorMtimeMs: NOW + 7 * 60_000 + 13_000,
+    });
+    expect(evidence.coverage.errorLogUtcOffset).toMatchObject({ minutes: 0, basis: 'host-default' });
+    expect(evidence.errorLog.upstreamFailures).toBe(5);
+  });
+
   it('settles the offset from a docker timestamp before each line when nothing else tells', async () => {
     const lines = [5, 4, 3, 2, 1].map(
       (m, i) => `${new Date(NOW - m * 60_000 + 250).toISOString()} ${refused(NOW - m * 60_000, 330, i + 1)}`,

@@ -8,6 +8,7 @@ export interface LogSource {
   /**
    * Streams raw chunks of the log (any split, UTF-8/latin1 bytes); the caller splits lines.
    * A log that does not exist or may not be read throws `LogUnavailableError` (core/nginx/coverage.ts).
+   * A chunk is valid until the next one is asked for: copy what you keep.
    */
   chunks(request: LogReadRequest): AsyncIterable<Uint8Array>;
   /** Size, modification time and last lines of a log, where the source can tell (files). */

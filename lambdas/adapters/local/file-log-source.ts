@@ -87,8 +87,10 @@ export class FileLogSource implements LogSource {
     }
     // after a seek the reader stands inside a line: skip to the next one
     let skipping = position > 0;
+    // One buffer for the whole read: a chunk is valid until the next one is asked for (every reader in
+    // gatewatch copies what it keeps), so a 2 GB log costs one chunk of memory, not a GC backlog of them.
+    const buffer = Buffer.allocUnsafe(this.#chunkBytes);
     for (;;) {
-      const buffer = Buffer.allocUnsafe(this.#chunkBytes);
       const { bytesRead } = await handle.read(buffer, 0, this.#chunkBytes, position);
       if (bytesRead === 0) return;
       this.bytesRead += bytesRead;

@@ -5,8 +5,14 @@
 
 /** Reads nginx log lines in a time window. Lines arrive in the order nginx wrote them. */
 export interface LogSource {
-  /** Streams raw chunks of the log (any split, UTF-8/latin1 bytes); the caller splits lines. */
+  /**
+   * Streams raw chunks of the log (any split, UTF-8/latin1 bytes); the caller splits lines.
+   * A log that does not exist or may not be read throws `LogUnavailableError` (core/nginx/coverage.ts).
+   * A chunk is valid until the next one is asked for: copy what you keep.
+   */
   chunks(request: LogReadRequest): AsyncIterable<Uint8Array>;
+  /** Size, modification time and last lines of a log, where the source can tell (files). */
+  describe?(log: string): Promise<LogDescription | undefined>;
 }
 
 export interface LogReadRequest {
@@ -14,6 +20,19 @@ export interface LogReadRequest {
   log: string;
   fromMs: number;
   toMs: number;
+  /**
+   * The time of a line, epoch ms, or `undefined` when it has none: lets a source seek to the window in a
+   * large file instead of reading it from the start. Lines before `fromMs` may still be returned.
+   */
+  lineTimeMs?: (line: string) => number | undefined;
+}
+
+/** What {@link LogSource.describe} tells about a log. */
+export interface LogDescription {
+  sizeBytes: number;
+  modifiedMs: number;
+  /** The last few complete lines, oldest first. */
+  lastLines: string[];
 }
 
 /** The result of running the diagnostics script on one host. */

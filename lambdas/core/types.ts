@@ -58,10 +58,12 @@ export type UpstreamFailureKind =
   | 'server-disabled'
   /** `worker_connections are not enough`: nginx itself ran out of connections. */
   | 'worker-connections'
+  /** ENOSPC writing nginx's own temp, cache or client-body file. */
+  | 'disk-full'
   /** EACCES on nginx's own temp, cache or client-body file (not a connect to an upstream). */
   | 'file-permission'
-  /** ENOSPC writing nginx's own temp, cache or client-body file. */
-  | 'disk-full';
+  /** gRPC/HTTP/2: the upstream rejected the request with an HTTP/2 error code. */
+  | 'rejected';
 
 /** An error-log entry recognised as an upstream failure. */
 export interface UpstreamFailure {

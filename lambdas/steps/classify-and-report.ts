@@ -141,6 +141,9 @@ async function loadEvidence(
     if (nginx.traffic) evidence.traffic = nginx.traffic;
     if (nginx.accessLogSource) evidence.accessLogSource = nginx.accessLogSource;
     if (nginx.coverage) evidence.coverage = nginx.coverage;
+    if (nginx.errorLogError) {
+      failures.push({ step: 'GatherNginxEvidence', error: 'error log not read', cause: nginx.errorLogError });
+    }
     if (nginx.accessLogError) {
       failures.push({
         step: 'GatherNginxEvidence',

@@ -22,7 +22,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 let serial = 0;
 /** The http-block snippet wrapped into a whole configuration, checked and dumped by the real nginx. */
 function nginxDump(http: string): string {
-  const dir = join(work, String((serial += 1)));
+  serial += 1;
+  const dir = join(work, String(serial));
   const file = join(dir, 'nginx.conf');
   spawnSync('mkdir', ['-p', join(dir, 'logs')]);
   writeFileSync(

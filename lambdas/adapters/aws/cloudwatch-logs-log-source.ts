@@ -13,6 +13,7 @@ import {
   FilterLogEventsCommand,
   GetLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { LogUnavailableError } from '../../core/nginx/coverage.ts';
 import type { LogReadRequest, LogSource } from '../../ports.ts';
 
 /** CloudWatch Logs refused or failed a read; `cause` holds the SDK error. */
@@ -110,6 +111,18 @@ export class CloudWatchLogsLogSource implements LogSource {
       return await call();
     } catch (error) {
       const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const name = error instanceof Error ? error.name : '';
+      // The coverage of the diagnosis tells "no such log" and "not allowed to read it" apart.
+      if (name === 'ResourceNotFoundException') {
+        throw new LogUnavailableError('missing', `CloudWatch Logs ${log} does not exist (${detail})`, {
+          cause: error,
+        });
+      }
+      if (name === 'AccessDeniedException' || name === 'UnauthorizedOperation') {
+        throw new LogUnavailableError('unreadable', `CloudWatch Logs ${log} may not be read: ${detail}`, {
+          cause: error,
+        });
+      }
       throw new LogReadError(`could not read CloudWatch Logs ${log}: ${detail}`, { cause: error });
     }
   }

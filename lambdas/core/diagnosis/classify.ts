@@ -58,6 +58,7 @@ const CAUSES: Record<UpstreamFailureKind, CauseModule> = {
   overloaded: namedByTheLineCause,
   'fd-exhausted': namedByTheLineCause,
   'port-exhaustion': namedByTheLineCause,
+  rejected: namedByTheLineCause,
 };
 
 /** A failure class whose last line is this much older than the newest failure has stopped. */

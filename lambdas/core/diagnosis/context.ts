@@ -239,6 +239,7 @@ export function describeKind(kind: UpstreamFailure['kind']): string {
     'worker-connections': 'worker_connections exhausted',
     'file-permission': "permission denied on nginx's own file",
     'disk-full': "no space left for nginx's own file",
+    rejected: 'upstream rejected the request (HTTP/2 error code)',
   };
   return words[kind];
 }

@@ -3,10 +3,11 @@
  * `insufficient-evidence` when nothing at all could be read, lower confidence for every verdict that
  * rests on partly unreadable logs, and findings that say what could not be looked at.
  */
+
+import type { LogCoverage } from '../nginx/coverage.ts';
 import { redactText } from '../redact.ts';
 import type { Finding } from '../types.ts';
 import type { Cause, Context } from './context.ts';
-import type { LogCoverage } from './evidence.ts';
 
 /** A log's state for the classifier; `not-configured` for an access log nobody named. */
 export type LogState = LogCoverage['state'] | 'not-configured';
@@ -25,7 +26,7 @@ export interface LogReadability {
 export function readability(ctx: Context): { errorLog: LogReadability; accessLog: LogReadability } {
   const e = ctx.evidence;
   const errorLog: LogReadability = e.coverage?.errorLog
-    ? { name: 'error log', source: e.errorLogSource, ...e.coverage.errorLog }
+    ? fromCoverage('error log', e.errorLogSource, e.coverage.errorLog)
     : e.errorLog
       ? {
           name: 'error log',
@@ -50,7 +51,7 @@ export function readability(ctx: Context): { errorLog: LogReadability; accessLog
         };
   const accessFailure = e.stepFailures.find((f) => f.error === 'access log not read');
   const accessLog: LogReadability = e.coverage?.accessLog
-    ? { name: 'access log', source: e.accessLogSource, ...e.coverage.accessLog }
+    ? fromCoverage('access log', e.accessLogSource, e.coverage.accessLog)
     : accessFailure
       ? {
           name: 'access log',
@@ -86,6 +87,22 @@ export function readability(ctx: Context): { errorLog: LogReadability; accessLog
   return { errorLog, accessLog };
 }
 
+function fromCoverage(
+  name: LogReadability['name'],
+  source: string | undefined,
+  coverage: LogCoverage,
+): LogReadability {
+  return {
+    name,
+    source: coverage.source || source,
+    state: coverage.state,
+    lines: coverage.lines,
+    unreadable: coverage.unreadable,
+    samples: coverage.samples,
+    ...(coverage.error === undefined ? {} : { detail: coverage.error }),
+  };
+}
+
 export function isReadable(log: LogReadability): boolean {
   return log.state === 'read' || log.state === 'empty';
 }
@@ -100,6 +117,7 @@ function describe(log: LogReadability): string {
   switch (log.state) {
     case 'missing':
       return `the ${log.name}${where} is missing${log.detail ? `: ${log.detail}` : ''}`;
+    case 'no-readable-lines':
     case 'unreadable':
       return log.lines > 0 && log.unreadable >= log.lines
         ? `none of the ${log.lines} lines of the ${log.name}${where} could be read`
@@ -188,7 +206,7 @@ function readSteps(unread: LogReadability[]): string[] {
   return unread.map((log) =>
     log.state === 'missing'
       ? `Point gatewatch at the ${log.name} nginx writes (\`nginx -T | grep ${log.name === 'error log' ? 'error_log' : 'access_log'}\`)${log.source ? `; ${log.source} does not exist` : ''}.`
-      : log.state === 'unreadable' && log.lines > 0
+      : log.state === 'no-readable-lines' || (log.state === 'unreadable' && log.lines > 0)
         ? `The ${log.name}'s lines are in a format gatewatch does not read (see the samples): write it plain, or tell gatewatch its prefix.`
         : `Let gatewatch read ${log.source ?? `the ${log.name}`} (run it as a user in nginx's log group, or with sudo).`,
   );

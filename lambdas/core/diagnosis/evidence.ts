@@ -6,6 +6,7 @@ import type { UpstreamConfig } from '../config.ts';
 import type { HostFacts } from '../diagnostics/host-facts.ts';
 import type { CheckResult } from '../diagnostics/parse.ts';
 import type { NginxConfig } from '../nginx/config.ts';
+import type { LogCoverage, NginxLogCoverage } from '../nginx/coverage.ts';
 import type { ErrorLogSummary } from '../nginx/error-log.ts';
 import type { TrafficSummary } from '../types.ts';
 
@@ -45,33 +46,11 @@ export interface NetworkEvidence {
 }
 
 /**
- * How much of one log could be read for the window. The log source fills it (the logs step); the
- * classifier never calls a window `healthy` on a log it could not read.
+ * What the diagnosis could read of each log: the log sources and the gather step fill it (one type, in
+ * `core/nginx/coverage.ts`); absent when the log source does not report it.
  */
-export interface LogCoverage {
-  /**
-   * - `read`: the log was read and at least one line in it was understood;
-   * - `empty`: the log was read and holds no line for the window (nginx writes no error line when all is well);
-   * - `missing`: the file or log group does not exist;
-   * - `unreadable`: it exists but could not be opened or read (permissions, I/O), or none of its lines
-   *   could be understood.
-   */
-  state: 'read' | 'empty' | 'missing' | 'unreadable';
-  /** Lines looked at (in or near the window). */
-  lines: number;
-  /** Of those, lines that could not be understood (unknown prefix, random bytes, another format). */
-  unreadable: number;
-  /** A few unreadable lines (already redacted, each cut to a readable length), to show what was skipped. */
-  samples: string[];
-  /** Why the log is missing or unreadable, in the reader's words (`EACCES: permission denied, open …`). */
-  detail?: string;
-}
-
-/** What the diagnosis could read of each log; absent when the log source does not report it. */
-export interface EvidenceCoverage {
-  errorLog?: LogCoverage;
-  accessLog?: LogCoverage;
-}
+export type EvidenceCoverage = Partial<NginxLogCoverage>;
+export type { LogCoverage };
 
 export interface DiagnosisEvidence {
   target: { name: string; upstreams: UpstreamConfig[] };

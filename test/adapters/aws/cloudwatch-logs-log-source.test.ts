@@ -6,10 +6,8 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CloudWatchLogsLogSource,
-  LogReadError,
-} from '../../../lambdas/adapters/aws/cloudwatch-logs-log-source.ts';
+import { CloudWatchLogsLogSource } from '../../../lambdas/adapters/aws/cloudwatch-logs-log-source.ts';
+import { LogUnavailableError } from '../../../lambdas/core/nginx/coverage.ts';
 import { motoAvailable, motoClientConfig, startMoto } from '../../support/moto.ts';
 
 // Lines written by a real nginx (see test/fixtures/nginx/make-fixtures.ts), as the CloudWatch agent ships them.
@@ -112,16 +110,32 @@ describe.skipIf(!motoAvailable)(
       );
     });
 
-    it('names the log group and keeps the SDK error when the group does not exist', async () => {
+    it('says the log is missing, names the log group and keeps the SDK error when the group does not exist', async () => {
       const source = new CloudWatchLogsLogSource(client);
 
       const error = await collect(
         source.chunks({ log: '/gatewatch/nope', fromMs: base, toMs: base + 1 }),
       ).catch((e: unknown) => e);
 
-      expect(error).toBeInstanceOf(LogReadError);
+      expect(error).toBeInstanceOf(LogUnavailableError);
+      expect((error as LogUnavailableError).reason).toBe('missing');
       expect((error as Error).message).toContain('/gatewatch/nope');
       expect(((error as Error).cause as Error).name).toBe('ResourceNotFoundException');
     });
   },
 );
+
+describe('CloudWatchLogsLogSource access errors', () => {
+  it('says the log is unreadable when CloudWatch Logs denies the read', async () => {
+    const denied = Object.assign(new Error('not authorized to perform: logs:FilterLogEvents'), {
+      name: 'AccessDeniedException',
+    });
+    const client = { send: async () => Promise.reject(denied) } as unknown as CloudWatchLogsClient;
+    const error = await collect(
+      new CloudWatchLogsLogSource(client).chunks({ log: '/gatewatch/shop', fromMs: 0, toMs: 1 }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LogUnavailableError);
+    expect((error as LogUnavailableError).reason).toBe('unreadable');
+    expect(String((error as Error).message)).toContain('/gatewatch/shop');
+  });
+});

@@ -4,12 +4,14 @@
  * now outranks what stopped. Every case carries noise a real host has: an unrelated OOM kill of a `node`
  * and a `python3`, a 100% full unrelated tmpfs, stale failures, a second healthy upstream.
  */
+
 import { describe, expect, it } from 'vitest';
 import type { UpstreamConfig } from '../../../lambdas/core/config.ts';
 import { classify } from '../../../lambdas/core/diagnosis/classify.ts';
 import type { DiagnosisEvidence } from '../../../lambdas/core/diagnosis/evidence.ts';
 import type { HostFacts, OomKill, ServiceFacts } from '../../../lambdas/core/diagnostics/host-facts.ts';
 import { parseNginxDump } from '../../../lambdas/core/nginx/config.ts';
+import type { LogCoverage } from '../../../lambdas/core/nginx/coverage.ts';
 import { ErrorLogCollector } from '../../../lambdas/core/nginx/error-log.ts';
 import type { TrafficSummary } from '../../../lambdas/core/types.ts';
 
@@ -273,11 +275,20 @@ describe('time and identity: host facts that do not fit the failures are context
   });
 });
 
+/** A log's coverage as the log sources report it, with the counts a test does not care about. */
+function cov(
+  partial: Pick<LogCoverage, 'state' | 'lines' | 'unreadable' | 'samples'> & { error?: string },
+): LogCoverage {
+  return { source: '', truncated: 0, inWindow: 0, ...partial };
+}
+
 describe('coverage: never healthy on evidence that could not be read', () => {
   it('answers insufficient-evidence when the error log is missing and there is no access log', () => {
     const e = evidence([]);
     delete e.errorLog;
-    e.coverage = { errorLog: { state: 'missing', lines: 0, unreadable: 0, samples: [], detail: 'ENOENT' } };
+    e.coverage = {
+      errorLog: cov({ state: 'missing', lines: 0, unreadable: 0, samples: [], error: 'ENOENT' }),
+    };
     const result = classify(e);
     expect(result.verdict.rootCause).toBe('insufficient-evidence');
     expect(result.verdict.summary).toContain('/var/log/nginx/error.log) is missing');
@@ -295,13 +306,13 @@ describe('coverage: never healthy on evidence that could not be read', () => {
           samples: ['GET / -> 502 (upstream 127.0.0.1:3000: 502)'],
         }),
         coverage: {
-          errorLog: {
+          errorLog: cov({
             state: 'unreadable',
             lines: 40,
             unreadable: 40,
             samples: ['2026-12-06T20:20:01.123456789Z stderr F ????'],
-          },
-          accessLog: { state: 'read', lines: 30, unreadable: 0, samples: [] },
+          }),
+          accessLog: cov({ state: 'read', lines: 30, unreadable: 0, samples: [] }),
         },
       },
     });
@@ -318,8 +329,8 @@ describe('coverage: never healthy on evidence that could not be read', () => {
         extra: {
           accessLogSource: '/var/log/nginx/access.log',
           coverage: {
-            errorLog: { state: 'empty', lines: 0, unreadable: 0, samples: [] },
-            accessLog: { state: 'unreadable', lines: 0, unreadable: 0, samples: [], detail: 'EACCES' },
+            errorLog: cov({ state: 'empty', lines: 0, unreadable: 0, samples: [] }),
+            accessLog: cov({ state: 'unreadable', lines: 0, unreadable: 0, samples: [], error: 'EACCES' }),
           },
         },
       }),
@@ -340,7 +351,7 @@ describe('coverage: never healthy on evidence that could not be read', () => {
       evidence([], {
         extra: {
           coverage: {
-            errorLog: { state: 'read', lines: 100, unreadable: 50, samples: ['web-1 | garbage'] },
+            errorLog: cov({ state: 'read', lines: 100, unreadable: 50, samples: ['web-1 | garbage'] }),
           },
         },
       }),

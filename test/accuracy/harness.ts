@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +45,11 @@ export interface Staged {
   from?: Date;
   /** Where the diagnostics script runs (a network namespace); this machine's shell by default. */
   dispatcher?: DiagnosticsDispatcher;
+  /**
+   * A line nginx must have written (error log, rotated file included) for the fault to count as made:
+   * when staging did not produce the fault, the scenario is an error, not a verdict to score.
+   */
+  proof?: RegExp;
 }
 
 export interface Scenario {
@@ -287,6 +293,22 @@ export async function sequential(nginx: NginxLab, path: string, count: number): 
   return statuses;
 }
 
+/** A POST with a body of `bytes` bytes (nginx buffers a large body to client_body_temp_path). */
+export function post(nginx: NginxLab, path: string, bytes: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port: nginx.port, path, method: 'POST', agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.setTimeout(20_000, () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end(Buffer.alloc(bytes, 'b'));
+  });
+}
+
 /** `count` requests at once. */
 export function concurrent(nginx: NginxLab, path: string, count: number): Promise<number[]> {
   return Promise.all(Array.from({ length: count }, () => nginx.get(path).catch(() => 0)));
@@ -366,6 +388,7 @@ export async function runScenario(scenario: Scenario, via: Via, index = 0): Prom
     const work = await ctx.tempDir('work');
     const staged = await scenario.stage(ctx);
     label = staged.label;
+    if (staged.proof) await assertFaultMade(staged.nginx, staged.proof);
     const report = await diagnose(staged, via, work);
     return score(scenario, label, report, performance.now() - started);
   } catch (error) {
@@ -380,6 +403,15 @@ export async function runScenario(scenario: Scenario, via: Via, index = 0): Prom
   } finally {
     await ctx.cleanup();
   }
+}
+
+/** The staging check: nginx wrote the line that makes the fault what the label says. */
+export async function assertFaultMade(nginx: NginxLab, proof: RegExp): Promise<void> {
+  let text = '';
+  for (const path of [`${nginx.errorLog}.1`, nginx.errorLog])
+    text += await readFile(path, 'utf8').catch(() => '');
+  if (!proof.test(text))
+    throw new Error(`staging did not produce the fault: no line matching ${proof} in ${nginx.errorLog}`);
 }
 
 export function score(scenario: Scenario, label: Label, report: Report, durationMs: number): Outcome {

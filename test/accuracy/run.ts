@@ -31,7 +31,8 @@ const outcomes: Outcome[] = [];
 const notRun: string[] = [];
 if (!values['corpus-only']) {
   const allowed = await machineAllows();
-  const chosen = SCENARIOS.filter((s) => values.only === undefined || s.name.includes(values.only));
+  const only = values.only?.split(',');
+  const chosen = SCENARIOS.filter((s) => only === undefined || only.some((f) => s.name.includes(f)));
   for (const [index, scenario] of chosen.entries()) {
     const missing = (scenario.needs ?? []).filter((need) => !allowed.has(need));
     if (missing.length > 0) {

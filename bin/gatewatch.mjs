@@ -14,6 +14,9 @@ if (major >= 24) {
   // Node keeps the compiled (and type-stripped) modules in its compile cache (os.tmpdir() by default,
   // NODE_COMPILE_CACHE to move it): a second run skips stripping ~100 TypeScript files (issue 9).
   nodeModule.enableCompileCache?.();
+  // aws-local-stepfunctions' AWS SDK and validator imports load on first use, not at start-up.
+  const { registerLazyEngineDeps } = await import('../lambdas/local/lazy-engine-deps.ts');
+  registerLazyEngineDeps();
   await import(entry);
 } else {
   const node24 = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));

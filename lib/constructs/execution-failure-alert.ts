@@ -47,6 +47,10 @@ export class ExecutionFailureAlert extends Construct {
           `gatewatch could not finish the diagnosis ${name}: the execution ended ${status}, so no report or only part of it was written. ` +
             `Open the execution ${executionArn} in the Step Functions console to see which step failed; the incident's evidence so far is in the report bucket under incidents/.`,
         ),
+        // EventBridge publishes as a role only this rule uses, not as the events.amazonaws.com service
+        // principal: the topic and key policies then admit no service that every rule of every
+        // account could act through (a KMS grant to EventBridge cannot be scoped by source).
+        authorizeUsingRole: true,
         deadLetterQueue: props.deadLetterQueue,
         retryAttempts: 8,
         maxEventAge: Duration.hours(6),

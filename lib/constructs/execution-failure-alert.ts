@@ -4,7 +4,7 @@
  * statuses publishes a plain notification straight to the topic (an input transformer, no Lambda that
  * could itself fail), naming the execution so someone can look.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -56,5 +56,14 @@ export class ExecutionFailureAlert extends Construct {
         maxEventAge: Duration.hours(6),
       }),
     );
+    // The rule's own role (CDK names it EventsRole): publish to the topic and use its key.
+    const role = this.rule.node.tryFindChild('EventsRole');
+    if (role) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing to the KMS-encrypted topic needs data keys of its key (GenerateDataKey and its WithoutPlaintext form); the resource is that one key, and only this rule can use the role.',
+      });
+    }
   }
 }

@@ -24,6 +24,7 @@ import { NotificationTopic } from './constructs/notification-topic.ts';
 import { ProbeSchedule } from './constructs/probe-schedule.ts';
 import { ReportBucket } from './constructs/report-bucket.ts';
 import { DIAGNOSTICS_SCRIPT, diagnosticsParameters } from './diagnostics-parameters.ts';
+import { DEFAULT_LOG_GROUP_PREFIX, logGroupPrefixProblems } from './log-groups.ts';
 import type { AlarmRoutes } from './workflow/lambda-wiring.ts';
 
 export interface GatewatchStackProps extends StackProps {
@@ -39,6 +40,12 @@ export interface GatewatchStackProps extends StackProps {
    * @default 'gatewatch-'
    */
   readonly alarmNamePrefix?: string;
+  /**
+   * Every nginx log group of the configuration must start with this; IAM grants reading
+   * `log-group:<prefix>*`, one resource for any number of targets.
+   * @default '/gatewatch/'
+   */
+  readonly logGroupPrefix?: string;
   /**
    * Users' own alarms that should start a diagnosis too: alarm name → target name.
    * @default {}
@@ -73,7 +80,11 @@ export class GatewatchStack extends Stack {
 
   constructor(scope: Construct, id: string, props: GatewatchStackProps) {
     super(scope, id, props);
-    const problems = awsTargetProblems(props.config);
+    const logGroupPrefix = props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX;
+    const problems = [
+      ...awsTargetProblems(props.config),
+      ...logGroupPrefixProblems(props.config, logGroupPrefix),
+    ];
     const alarmNamePrefix = props.alarmNamePrefix ?? 'gatewatch-';
     const optIn = props.optInAlarms ?? {};
     const targetNames = new Set(props.config.targets.map((t) => t.name));
@@ -109,10 +120,12 @@ export class GatewatchStack extends Stack {
       reports: this.reports,
       diagnostics: this.diagnostics,
       notifications: this.notifications,
+      logGroupPrefix,
       ...logRetention,
     });
     this.trigger = new AlarmTrigger(this, 'Trigger', {
       config: props.config,
+      namePrefix: alarmNamePrefix,
       routes: this.alarmRoutes,
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: this.deadLetters.queue,
@@ -135,6 +148,7 @@ export class GatewatchStack extends Stack {
       config: props.config,
       reports: this.reports,
       deadLetterQueue: this.deadLetters.queue,
+      logGroupPrefix,
       ...logRetention,
     });
     this.alarms = new GatewatchAlarms(this, 'Alarms', {

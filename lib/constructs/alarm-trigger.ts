@@ -1,7 +1,9 @@
 /**
  * From alarm to diagnosis: an EventBridge rule matches CloudWatch "Alarm State Change" events into ALARM
- * for the routed alarms (gatewatch's by name prefix, users' by exact name) and invokes the starter
- * Lambda, which starts one workflow execution per alarm episode. EventBridge retries delivery and parks
+ * for gatewatch's alarms (one name prefix, however many targets) and users' opted-in alarms (by exact
+ * name) and invokes the starter Lambda, which routes each to its target (routes shipped in its code
+ * package) and starts one workflow execution per alarm episode; an alarm with no route (gatewatch's
+ * own heartbeat) is ignored there. EventBridge retries delivery and parks
  * what it cannot deliver in the dead-letter queue; the starter's failed asynchronous invocations go to
  * the same queue through its on-failure destination.
  */
@@ -14,7 +16,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
-import { type AlarmRoutes, LAMBDA_ENV } from '../workflow/lambda-wiring.ts';
+import { type AlarmRoutes, BUNDLED_FILES, LAMBDA_ENV } from '../workflow/lambda-wiring.ts';
 import { GatewatchFunction } from './gatewatch-function.ts';
 
 export class AlarmTriggerPropsError extends Error {
@@ -23,6 +25,8 @@ export class AlarmTriggerPropsError extends Error {
 
 export interface AlarmTriggerProps {
   readonly config: GatewatchConfig;
+  /** The start of every gatewatch alarm name (`gatewatch-`); the rule matches it as one prefix. */
+  readonly namePrefix: string;
   /** Which alarms start a diagnosis of which target. */
   readonly routes: AlarmRoutes;
   readonly stateMachine: sfn.IStateMachine;
@@ -40,9 +44,24 @@ export interface AlarmTriggerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** The event pattern's `alarmName` clause: each routed prefix and exact name. */
-export function alarmNamePatterns(routes: AlarmRoutes): (string | { prefix: string })[] {
-  return [...Object.keys(routes.prefixes).map((prefix) => ({ prefix })), ...Object.keys(routes.names)];
+/**
+ * EventBridge's default quota for an event pattern: 2,048 characters ("Maximum number of characters in
+ * an event pattern", adjustable to 4,096 on request; EventBridge quotas page).
+ */
+export const MAX_EVENT_PATTERN_CHARS = 2048;
+
+/**
+ * The event pattern's `alarmName` clause: one prefix for every gatewatch alarm, whatever the number of
+ * targets (the starter routes by the longer per-target prefixes), plus the opted-in names that do not
+ * start with it. Its size grows only with opted-in names outside the prefix, and is checked at synth.
+ */
+export function alarmNamePatterns(namePrefix: string, routes: AlarmRoutes): (string | { prefix: string })[] {
+  return [
+    { prefix: namePrefix },
+    ...Object.keys(routes.names)
+      .filter((name) => !name.startsWith(namePrefix))
+      .sort(),
+  ];
 }
 
 export class AlarmTrigger extends Construct {
@@ -63,6 +82,28 @@ export class AlarmTrigger extends Construct {
     if (Object.keys(props.routes.prefixes).length + Object.keys(props.routes.names).length === 0) {
       throw new AlarmTriggerPropsError('no alarm is routed to any target');
     }
+    if (props.namePrefix.length === 0) {
+      throw new AlarmTriggerPropsError('namePrefix must not be empty: the rule would match every alarm');
+    }
+    const eventPattern = {
+      source: ['aws.cloudwatch'],
+      detailType: ['CloudWatch Alarm State Change'],
+      detail: {
+        alarmName: alarmNamePatterns(props.namePrefix, props.routes),
+        state: { value: ['ALARM'] },
+      },
+    };
+    const patternChars = JSON.stringify({
+      source: eventPattern.source,
+      'detail-type': eventPattern.detailType,
+      detail: eventPattern.detail,
+    }).length;
+    if (patternChars > MAX_EVENT_PATTERN_CHARS) {
+      throw new AlarmTriggerPropsError(
+        `the alarm rule's event pattern would be ${patternChars} characters; EventBridge allows ${MAX_EVENT_PATTERN_CHARS}: ` +
+          `rename the opted-in alarms to start with "${props.namePrefix}" (they then need no entry of their own)`,
+      );
+    }
 
     this.starter = new GatewatchFunction(this, 'Starter', {
       handlerModule: 'starter.ts',
@@ -70,24 +111,18 @@ export class AlarmTrigger extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 256,
       config: props.config,
+      // In the code package, not the environment: the routes grow with targets and opted-in names.
+      bundledDocuments: { [BUNDLED_FILES.alarmRoutes]: props.routes },
       onFailure: new destinations.SqsDestination(props.deadLetterQueue),
       retryAttempts: 2,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     this.starter.function.addEnvironment(LAMBDA_ENV.stateMachineArn, props.stateMachine.stateMachineArn);
-    this.starter.function.addEnvironment(LAMBDA_ENV.alarmRoutes, JSON.stringify(props.routes));
     props.stateMachine.grantStartExecution(this.starter.function);
 
     this.rule = new events.Rule(this, 'Rule', {
       description: 'gatewatch: a routed CloudWatch alarm entered ALARM',
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        detail: {
-          alarmName: alarmNamePatterns(props.routes),
-          state: { value: ['ALARM'] },
-        },
-      },
+      eventPattern,
     });
     this.rule.addTarget(
       new targets.LambdaFunction(this.starter.function, {

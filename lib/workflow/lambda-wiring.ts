@@ -8,7 +8,10 @@ import type { WorkflowTaskName } from './definition.ts';
 
 /** Environment variables the gatewatch Lambdas read. */
 export const LAMBDA_ENV = {
-  /** The validated `gatewatch.yaml` as compact JSON (or bundled into the code when too large). */
+  /**
+   * The validated `gatewatch.yaml` as compact JSON — read only by the handler source outside a bundle
+   * (tests); deployed functions read {@link BUNDLED_FILES}.config and the stack never sets it.
+   */
   config: 'GATEWATCH_CONFIG',
   reportBucket: 'GATEWATCH_REPORT_BUCKET',
   /** Key prefix of incident folders in the report bucket, ending with `/`. */
@@ -18,12 +21,26 @@ export const LAMBDA_ENV = {
   commandOutputPrefix: 'GATEWATCH_COMMAND_OUTPUT_PREFIX',
   topicArn: 'GATEWATCH_TOPIC_ARN',
   stateMachineArn: 'GATEWATCH_STATE_MACHINE_ARN',
-  /** JSON `AlarmRoutes`: which alarm belongs to which target. */
+  /** JSON `AlarmRoutes`, for the unbundled starter source only (deployed: {@link BUNDLED_FILES}.alarmRoutes). */
   alarmRoutes: 'GATEWATCH_ALARM_ROUTES',
   /** Bucket of the log watcher's persisted cursor (the report bucket). */
   logCursorBucket: 'GATEWATCH_LOG_CURSOR_BUCKET',
   /** Key of the log watcher's cursor object in that bucket. */
   logCursorKey: 'GATEWATCH_LOG_CURSOR_KEY',
+} as const;
+
+/** The JSON documents shipped in a Lambda's code package, next to `index.mjs`, by role. */
+export const BUNDLED_FILES = {
+  /** The validated `gatewatch.yaml` (every Lambda). */
+  config: 'gatewatch-config.json',
+  /** The starter's {@link AlarmRoutes}. */
+  alarmRoutes: 'gatewatch-alarm-routes.json',
+} as const;
+
+/** The esbuild `define` that marks code as a deployed bundle (whose documents are files next to it). */
+export const BUNDLED_FILES_DEFINE = {
+  expression: 'process.env.GATEWATCH_FILES_DELIVERY',
+  value: 'bundle',
 } as const;
 
 /**

@@ -54,7 +54,7 @@ describe('detection in the gatewatch stack (probes, log watching, alarms)', () =
   beforeAll(() => {
     ({ stack, template } = synthesizeStack());
     topicId = logicalId(stack, stack.notifications.topic);
-  });
+  }, 300_000);
 
   describe('schedules', () => {
     it('invokes the probe Lambda every minute, with retries and the dead-letter queue for undeliverable runs', () => {
@@ -194,7 +194,9 @@ describe('detection in the gatewatch stack (probes, log watching, alarms)', () =
         patterns.some((p) => (typeof p === 'string' ? p === name : name.startsWith(p.prefix)));
       for (const [id, alarm] of Object.entries(stack.alarms.alarms)) {
         const definition = definitions().find((d) => d.id === id)!;
-        expect(matches(alarm.alarmName!), alarm.alarmName).toBe(definition.target !== undefined);
+        // The rule matches every gatewatch alarm by one prefix; the starter's routes decide the target,
+        // and have none for alarms about gatewatch itself.
+        expect(matches(alarm.alarmName!), alarm.alarmName).toBe(true);
         expect(targetForAlarm(stack.alarmRoutes, alarm.alarmName!)).toBe(definition.target);
       }
     });
@@ -281,15 +283,10 @@ describe('detection in the gatewatch stack (probes, log watching, alarms)', () =
       );
       expect(reads).toHaveLength(1);
       expect(actions(reads[0]!)).toEqual(['logs:FilterLogEvents']);
-      const groups = (reads[0]!.Resource as unknown[]).map((r) =>
-        JSON.stringify(r).replace(/.*:log-group:([^"]+)".*/, '$1'),
-      );
-      expect(groups.sort()).toEqual([
-        '/gatewatch/shop/nginx-access',
-        '/gatewatch/shop/nginx-access:*',
-        '/gatewatch/shop/nginx-error',
-        '/gatewatch/shop/nginx-error:*',
-      ]);
+      // One resource, the log-group prefix, however many targets there are.
+      const resources = [reads[0]!.Resource].flat();
+      expect(resources).toHaveLength(1);
+      expect(JSON.stringify(resources[0])).toMatch(/:log-group:\/gatewatch\/\*"/);
     });
 
     it('lets the log watcher read and write its one cursor object and nothing else in the bucket', () => {

@@ -47,6 +47,8 @@ export class S3LogCursorStore implements LogCursorStore {
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #key: string;
+  /** The last load got AccessDenied and went on as if there were no cursor (see {@link load}). */
+  #readDenied = false;
 
   constructor(client: S3Client, options: S3LogCursorStoreOptions) {
     this.#client = client;
@@ -69,7 +71,16 @@ export class S3LogCursorStore implements LogCursorStore {
       text = (await response.Body?.transformToString('utf-8')) ?? '';
       version = response.ETag;
     } catch (error) {
+      this.#readDenied = false;
       if (error instanceof NoSuchKey || (error as Error | undefined)?.name === 'NoSuchKey') return {};
+      // S3 answers a missing key with 403 instead of 404 unless the caller may list it, and whether a
+      // prefix-conditioned s3:ListBucket counts is not documented. So 403 is read as "no cursor yet";
+      // the first save is conditional (If-None-Match: *), and if the object does exist after all, that
+      // save fails loudly below instead of being taken for a lost race.
+      if (httpStatus(error) === 403) {
+        this.#readDenied = true;
+        return {};
+      }
       throw new CursorStoreError(`could not read the cursor ${this.location}: ${describe(error)}`, {
         cause: error,
       });
@@ -107,6 +118,12 @@ export class S3LogCursorStore implements LogCursorStore {
     } catch (error) {
       if (error instanceof CursorStoreError) throw error;
       const status = httpStatus(error);
+      if (this.#readDenied && expectedVersion === undefined && status === 412) {
+        throw new CursorStoreError(
+          `S3 denied reading the cursor ${this.location} (AccessDenied), yet it exists: the role needs s3:GetObject on it`,
+          { cause: error },
+        );
+      }
       if (status !== undefined && CONFLICT_STATUS.has(status)) {
         throw new CursorConflictError(
           `the cursor ${this.location} changed since it was read (${describe(error)}): another run committed first`,

@@ -195,4 +195,40 @@ describe('S3LogCursorStore answers of real S3 that moto does not give', () => {
 
     await expect(store.save(state(T0), undefined)).rejects.toThrow(CursorStoreError);
   });
+
+  const accessDenied = () =>
+    new S3ServiceException({
+      name: 'AccessDenied',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 403 },
+      message: 'Access Denied',
+    });
+
+  it('reads a first-run 403 (S3 hides a missing key from a caller it will not list to) as no cursor yet', async () => {
+    s3.on(GetObjectCommand).rejects(accessDenied());
+    s3.on(PutObjectCommand).resolves({ ETag: '"first"' });
+    const store = new S3LogCursorStore(new S3Client({ region: 'us-east-1' }), { bucket: 'b', key: 'k' });
+
+    expect(await store.load()).toEqual({});
+    expect(await store.save(state(T0), undefined)).toBe('"first"');
+    expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input).toMatchObject({ IfNoneMatch: '*' });
+  });
+
+  it('fails loudly when a read was denied and the conditional first write finds the cursor there', async () => {
+    s3.on(GetObjectCommand).rejects(accessDenied());
+    s3.on(PutObjectCommand).rejects(
+      new S3ServiceException({
+        name: 'PreconditionFailed',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 412 },
+        message: 'At least one of the pre-conditions you specified did not hold',
+      }),
+    );
+    const store = new S3LogCursorStore(new S3Client({ region: 'us-east-1' }), { bucket: 'b', key: 'k' });
+
+    expect(await store.load()).toEqual({});
+    const failure = store.save(state(T0), undefined);
+    await expect(failure).rejects.toBeInstanceOf(CursorStoreError);
+    await expect(failure).rejects.toThrow(/s3:GetObject/);
+  });
 });

@@ -1,7 +1,7 @@
 /**
- * From alarm to diagnosis: an EventBridge rule matches CloudWatch "Alarm State Change" events into ALARM
- * for the routed alarms (gatewatch's by name prefix, users' by exact name) and invokes the starter
- * Lambda, which starts one workflow execution per alarm episode. EventBridge retries delivery and parks
+ * From alarm to diagnosis: EventBridge rules match CloudWatch "Alarm Contributor State Change" events
+ * into ALARM of gatewatch's multi-time-series alarms (one name prefix) and "Alarm State Change" events
+ * of users' routed alarms (by exact name), and invoke the starter Lambda, which starts one workflow execution per alarm episode. EventBridge retries delivery and parks
  * what it cannot deliver in the dead-letter queue; the starter's failed asynchronous invocations go to
  * the same queue through its on-failure destination.
  */
@@ -40,13 +40,46 @@ export interface AlarmTriggerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** The event pattern's `alarmName` clause: each routed prefix and exact name. */
+/** The event pattern's `alarmName` clause for routes by name: each routed prefix and exact name. */
 export function alarmNamePatterns(routes: AlarmRoutes): (string | { prefix: string })[] {
   return [...Object.keys(routes.prefixes).map((prefix) => ({ prefix })), ...Object.keys(routes.names)];
 }
 
+/** CloudWatch's detail type for one contributor of a multi-time-series alarm changing state. */
+export const CONTRIBUTOR_STATE_CHANGE = 'CloudWatch Alarm Contributor State Change';
+/** CloudWatch's detail type for an alarm changing state. */
+export const ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';
+
+/**
+ * The event patterns the trigger's rules match: contributor events of gatewatch's own multi-time-series
+ * alarms (one prefix, whatever the number of targets), and state changes of users' alarms routed by
+ * name. Each pattern is a fixed size plus the users' own names.
+ */
+export function alarmEventPatterns(routes: AlarmRoutes): events.EventPattern[] {
+  const patterns: events.EventPattern[] = [];
+  if (routes.contributorPrefix !== undefined) {
+    patterns.push({
+      source: ['aws.cloudwatch'],
+      detailType: [CONTRIBUTOR_STATE_CHANGE],
+      detail: { alarmName: [{ prefix: routes.contributorPrefix }], state: { value: ['ALARM'] } },
+    });
+  }
+  const byName = alarmNamePatterns(routes);
+  if (byName.length > 0) {
+    patterns.push({
+      source: ['aws.cloudwatch'],
+      detailType: [ALARM_STATE_CHANGE],
+      detail: { alarmName: byName, state: { value: ['ALARM'] } },
+    });
+  }
+  return patterns;
+}
+
 export class AlarmTrigger extends Construct {
+  /** The contributor rule when gatewatch has alarms, else the rule of users' alarms. */
   public readonly rule: events.Rule;
+  /** Every rule that starts diagnoses (contributor events; users' alarms by name). */
+  public readonly rules: events.Rule[];
   public readonly starter: GatewatchFunction;
 
   constructor(scope: Construct, id: string, props: AlarmTriggerProps) {
@@ -60,7 +93,10 @@ export class AlarmTrigger extends Construct {
         `alarms are routed to targets the configuration does not have: ${unknown.join(', ')}`,
       );
     }
-    if (Object.keys(props.routes.prefixes).length + Object.keys(props.routes.names).length === 0) {
+    if (
+      Object.keys(props.routes.prefixes).length + Object.keys(props.routes.names).length === 0 &&
+      props.routes.contributorPrefix === undefined
+    ) {
       throw new AlarmTriggerPropsError('no alarm is routed to any target');
     }
 
@@ -78,24 +114,24 @@ export class AlarmTrigger extends Construct {
     this.starter.function.addEnvironment(LAMBDA_ENV.alarmRoutes, JSON.stringify(props.routes));
     props.stateMachine.grantStartExecution(this.starter.function);
 
-    this.rule = new events.Rule(this, 'Rule', {
-      description: 'gatewatch: a routed CloudWatch alarm entered ALARM',
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        detail: {
-          alarmName: alarmNamePatterns(props.routes),
-          state: { value: ['ALARM'] },
-        },
-      },
+    this.rules = alarmEventPatterns(props.routes).map((eventPattern, index) => {
+      const rule = new events.Rule(this, index === 0 ? 'Rule' : `Rule${index + 1}`, {
+        description:
+          eventPattern.detailType?.[0] === CONTRIBUTOR_STATE_CHANGE
+            ? 'gatewatch: a target became a contributor in ALARM of a gatewatch alarm'
+            : 'gatewatch: a routed CloudWatch alarm entered ALARM',
+        eventPattern,
+      });
+      rule.addTarget(
+        new targets.LambdaFunction(this.starter.function, {
+          deadLetterQueue: props.deadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: props.maxEventAge ?? Duration.hours(2),
+        }),
+      );
+      return rule;
     });
-    this.rule.addTarget(
-      new targets.LambdaFunction(this.starter.function, {
-        deadLetterQueue: props.deadLetterQueue,
-        retryAttempts: 8,
-        maxEventAge: props.maxEventAge ?? Duration.hours(2),
-      }),
-    );
+    this.rule = this.rules[0]!;
 
     Validations.of(this.starter.function).acknowledge({
       id: 'Serverless-LambdaDLQ',

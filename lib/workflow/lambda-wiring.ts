@@ -73,15 +73,22 @@ export const AWS_SCHEDULE_SECONDS = 60;
 export const AWS_PROBE_CONCURRENCY = 32;
 
 /**
- * Which CloudWatch alarm starts a diagnosis of which target: gatewatch's own alarms by name prefix
- * (`gatewatch-shop-…`), users' alarms by exact name. The EventBridge rule and the starter Lambda both
- * use this one value.
+ * Which CloudWatch alarm starts a diagnosis of which target: gatewatch's own alarms are Metrics Insights
+ * multi-time-series alarms named `<contributorPrefix>…`, whose contributor events name the target in the
+ * contributor's `Target` attribute; users' alarms route by exact name (and, for alarms named per
+ * target, by name prefix). The EventBridge rules and the starter Lambda both use this one value, and it
+ * does not grow with the number of targets.
  */
 export interface AlarmRoutes {
   /** Alarm name prefix → target name. */
   prefixes: Record<string, string>;
   /** Exact alarm name → target name. */
   names: Record<string, string>;
+  /**
+   * Name prefix of gatewatch's multi-time-series alarms: a contributor event of such an alarm starts a
+   * diagnosis of the target its `Target` attribute names.
+   */
+  contributorPrefix?: string;
 }
 
 /** The target an alarm belongs to: an exact name first, else the longest matching prefix. */

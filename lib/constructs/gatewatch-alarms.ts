@@ -21,6 +21,11 @@ import {
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
 import { type AlarmRoutes, AWS_SCHEDULE_SECONDS, targetForAlarm } from '../workflow/lambda-wiring.ts';
 
+/** Template metadata key on each multi-time-series alarm (see `test/cost`). */
+export const CONTRIBUTORS_METADATA = 'gatewatch:contributors';
+/** Metrics published only while a target fails (`publishedShares`); the others every minute. */
+const SPARSE_METRICS: ReadonlySet<string> = new Set(['Status5xxShare']);
+
 export class GatewatchAlarmsPropsError extends Error {
   override name = 'GatewatchAlarmsPropsError';
 }
@@ -90,7 +95,7 @@ export class GatewatchAlarms extends Construct {
 
     const contributors: Record<string, cloudwatch.CfnAlarm> = {};
     for (const group of this.contributorGroups) {
-      contributors[group.id] = new cloudwatch.CfnAlarm(this, constructId(group.id), {
+      const alarm = new cloudwatch.CfnAlarm(this, constructId(group.id), {
         alarmName: `${props.alarmNamePrefix}${group.id}`,
         alarmDescription: `${group.description} (${group.targets.length} targets)`,
         metrics: [
@@ -110,6 +115,16 @@ export class GatewatchAlarms extends Construct {
         alarmActions: [props.topic.topicArn],
         okActions: [props.topic.topicArn],
       });
+      // Read by `npm run cost` from the template: how many time series the query analyzes, and whether
+      // they publish every minute (dense) or only while a target is failing (sparse).
+      contributors[group.id] = alarm;
+      alarm.cfnOptions.metadata = {
+        [CONTRIBUTORS_METADATA]: {
+          metric: group.query.match(/^SELECT [A-Z]+\(([A-Za-z0-9]+)\)/)?.[1] ?? '',
+          timeSeries: group.targets.length,
+          publication: SPARSE_METRICS.has(group.query.match(/\(([A-Za-z0-9]+)\)/)?.[1] ?? '') ? 'sparse' : 'dense',
+        },
+      };
     }
     this.contributorAlarms = contributors;
 

@@ -122,7 +122,9 @@ export class GatewatchAlarms extends Construct {
         [CONTRIBUTORS_METADATA]: {
           metric: group.query.match(/^SELECT [A-Z]+\(([A-Za-z0-9]+)\)/)?.[1] ?? '',
           timeSeries: group.targets.length,
-          publication: SPARSE_METRICS.has(group.query.match(/\(([A-Za-z0-9]+)\)/)?.[1] ?? '') ? 'sparse' : 'dense',
+          publication: SPARSE_METRICS.has(group.query.match(/\(([A-Za-z0-9]+)\)/)?.[1] ?? '')
+            ? 'sparse'
+            : 'dense',
         },
       };
     }

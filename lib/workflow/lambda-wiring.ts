@@ -20,10 +20,6 @@ export const LAMBDA_ENV = {
   stateMachineArn: 'GATEWATCH_STATE_MACHINE_ARN',
   /** JSON `AlarmRoutes`: which alarm belongs to which target. */
   alarmRoutes: 'GATEWATCH_ALARM_ROUTES',
-  /** Bucket of the log watcher's persisted cursor (the report bucket). */
-  logCursorBucket: 'GATEWATCH_LOG_CURSOR_BUCKET',
-  /** Key of the log watcher's cursor object in that bucket. */
-  logCursorKey: 'GATEWATCH_LOG_CURSOR_KEY',
 } as const;
 
 /**
@@ -57,15 +53,10 @@ export type CapabilitiesOf<T extends WorkflowTaskName> = (typeof TASK_CAPABILITI
 /** Prefixes in the report bucket. */
 export const REPORT_PREFIX = 'incidents/';
 export const COMMAND_OUTPUT_PREFIX = 'ssm-output/';
-/**
- * The log watcher's cursor: one small JSON object in the report bucket, outside the expiring prefixes.
- * Its role may read and write this key and nothing else in the bucket.
- */
-export const LOG_CURSOR_KEY = 'state/log-watch-cursor.json';
 
 /**
  * How often the scheduled Lambdas run in AWS (EventBridge `rate(1 minute)`): the probe Lambda's run
- * interval, hence the period of the probe alarms and of the heartbeat, and the log watcher's.
+ * interval, hence the period of the probe alarms and of the heartbeat, and the log-rate Lambda's.
  */
 export const AWS_SCHEDULE_SECONDS = 60;
 

@@ -135,6 +135,13 @@ async function loadEvidence(
     evidence.errorLog = nginx.errorLog;
     if (nginx.traffic) evidence.traffic = nginx.traffic;
     if (nginx.accessLogSource) evidence.accessLogSource = nginx.accessLogSource;
+    if (nginx.errorLogPartial) {
+      failures.push({
+        step: 'GatherNginxEvidence',
+        error: 'error log read in part (time budget)',
+        cause: nginx.errorLogPartial,
+      });
+    }
     if (nginx.accessLogError) {
       failures.push({
         step: 'GatherNginxEvidence',

@@ -19,6 +19,8 @@ export interface NginxEvidence {
   traffic?: TrafficSummary;
   /** Why the access log could not be read, when it could not (the error log is required). */
   accessLogError?: string;
+  /** The error log was read only in part (its time budget ran out): what was not read. */
+  errorLogPartial?: string;
 }
 
 /** Failures kept in the stored evidence: the groups carry the counts, these are the quotable lines. */
@@ -36,12 +38,20 @@ export async function gatherNginxEvidence(raw: unknown, deps: StepDeps): Promise
     toMs,
     utcOffsetMinutes: parseUtcOffset(target.nginx.utcOffset, deps.defaultUtcOffsetMinutes),
   });
-  for await (const line of splitLines(deps.logs.chunks({ log: logs.error, fromMs, toMs }))) {
-    collector.push(line);
+  let errorLogPartial: string | undefined;
+  try {
+    for await (const line of splitLines(deps.logs.chunks({ log: logs.error, fromMs, toMs }))) {
+      collector.push(line);
+    }
+  } catch (error) {
+    // A read that ran out of time keeps what it read: partial evidence, said so in the report.
+    if (!(error instanceof Error && error.name === 'LogReadBudgetError')) throw error;
+    errorLogPartial = error.message;
   }
   const errorLog = redactSummary(collector.summary());
 
   const evidence: NginxEvidence = { errorLogSource: logs.error, errorLog };
+  if (errorLogPartial !== undefined) evidence.errorLogPartial = errorLogPartial;
   if (logs.access !== undefined) {
     evidence.accessLogSource = logs.access;
     try {

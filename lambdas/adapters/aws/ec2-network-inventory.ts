@@ -83,7 +83,9 @@ export class Ec2NetworkInventory implements NetworkInventory {
     );
     const vpcs = [
       ...new Set(
-        reservations.flatMap((r) => (r.Instances ?? []).flatMap((i) => (i.VpcId === undefined ? [] : [i.VpcId]))),
+        reservations.flatMap((r) =>
+          (r.Instances ?? []).flatMap((i) => (i.VpcId === undefined ? [] : [i.VpcId])),
+        ),
       ),
     ];
     if (vpcs.length === 0) {

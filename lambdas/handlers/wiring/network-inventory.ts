@@ -12,10 +12,9 @@ const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 export function networkInventoryFromEnvironment(_env: Environment): NonNullable<StepDeps['network']> {
   const client = new EC2Client({});
   return (target) => {
-    const instanceIds = [
-      target.aws?.instanceId,
-      ...target.upstreams.map((u) => u.host),
-    ].filter((id): id is string => id !== undefined && INSTANCE_ID.test(id));
+    const instanceIds = [target.aws?.instanceId, ...target.upstreams.map((u) => u.host)].filter(
+      (id): id is string => id !== undefined && INSTANCE_ID.test(id),
+    );
     return new Ec2NetworkInventory(client, instanceIds.length > 0 ? { instanceIds } : {});
   };
 }

@@ -299,9 +299,9 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
 
     it('reads only the configured log groups', () => {
       const reads = statements(template).filter(({ statement }) =>
-        actionsOf(statement).includes('logs:FilterLogEvents'),
+        actionsOf(statement).some((a) => a === 'logs:FilterLogEvents' || a === 'logs:StartQuery'),
       );
-      // GatherNginxEvidence and the log watcher.
+      // GatherNginxEvidence (FilterLogEvents) and the log-rate Lambda (StartQuery).
       expect(reads).toHaveLength(2);
       for (const { statement } of reads) {
         const text = JSON.stringify(statement.Resource);
@@ -431,12 +431,12 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
   });
 
   describe('trigger', () => {
-    it('routes gatewatch’s alarms entering ALARM to the starter, with retries and a dead-letter queue', () => {
+    it('routes contributors of gatewatch’s alarms entering ALARM to the starter, with retries and a dead-letter queue', () => {
       template.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.cloudwatch'],
-          'detail-type': ['CloudWatch Alarm State Change'],
-          detail: { state: { value: ['ALARM'] }, alarmName: [{ prefix: 'gatewatch-shop-' }] },
+          'detail-type': ['CloudWatch Alarm Contributor State Change'],
+          detail: { state: { value: ['ALARM'] }, alarmName: [{ prefix: 'gatewatch-' }] },
         },
         Targets: [
           Match.objectLike({
@@ -456,15 +456,17 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
 
       optIn.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: Match.objectLike({
-          detail: Match.objectLike({ alarmName: [{ prefix: 'gatewatch-shop-' }, 'shop-api-5xx'] }),
+          'detail-type': ['CloudWatch Alarm State Change'],
+          detail: Match.objectLike({ alarmName: ['shop-api-5xx'] }),
         }),
       });
       optIn.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({
             [LAMBDA_ENV.alarmRoutes]: JSON.stringify({
-              prefixes: { 'gatewatch-shop-': 'shop' },
+              prefixes: {},
               names: { 'shop-api-5xx': 'shop' },
+              contributorPrefix: 'gatewatch-',
             }),
           }),
         },

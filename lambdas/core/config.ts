@@ -110,6 +110,8 @@ export const AlarmConfigSchema = z.strictObject({
     .strictObject({
       percent: z.number().gt(0, 'must be above 0').max(100, 'must be at most 100'),
       minutes: z.number().int().min(1, 'must be at least 1').max(1440, 'must be at most 1440'),
+      /** Fewer requests in the window: no error-rate sample (default 20, `DEFAULT_MIN_REQUESTS`). */
+      minRequests: z.number().int().min(1, 'must be at least 1').optional(),
     })
     .default({ percent: 5, minutes: 5 }),
 });

@@ -144,6 +144,13 @@ async function loadEvidence(
     if (nginx.errorLogError) {
       failures.push({ step: 'GatherNginxEvidence', error: 'error log not read', cause: nginx.errorLogError });
     }
+    if (nginx.errorLogPartial) {
+      failures.push({
+        step: 'GatherNginxEvidence',
+        error: 'error log read in part (time budget)',
+        cause: nginx.errorLogPartial,
+      });
+    }
     if (nginx.accessLogError) {
       failures.push({
         step: 'GatherNginxEvidence',

@@ -31,6 +31,8 @@ export interface NginxEvidence {
   accessLogError?: string;
   /** Why the error log could not be read, when it could not (missing, unreadable). */
   errorLogError?: string;
+  /** The error log was read only in part (its time budget ran out): what was not read. */
+  errorLogPartial?: string;
   /** What could be read of each log, and the UTC offset the error log was read with. */
   coverage: NginxLogCoverage;
 }
@@ -90,12 +92,18 @@ export async function gatherNginxEvidence(raw: unknown, deps: StepDeps): Promise
     ? (line: string) => shift(errorLineLocalMs(line), -offset.minutes * 60_000)
     : (line: string) => shift(errorLineLocalMs(line), -MAX_AHEAD_MS);
   let errorLogError: string | undefined;
+  let errorLogPartial: string | undefined;
   let errorLogCoverage: LogCoverage | undefined;
   try {
     await readErrorLog(deps.logs, { log: logs.error, fromMs, toMs, lineTimeMs }, collector);
   } catch (error) {
-    errorLogError = error instanceof Error ? error.message : String(error);
-    errorLogCoverage = unavailableCoverage(logs.error, error);
+    if (error instanceof Error && error.name === 'LogReadBudgetError') {
+      // A read that ran out of time keeps what it read: partial evidence, said so in the report.
+      errorLogPartial = error.message;
+    } else {
+      errorLogError = error instanceof Error ? error.message : String(error);
+      errorLogCoverage = unavailableCoverage(logs.error, error);
+    }
   }
   const summary = collector.summary();
   if (summary.utcOffsetFromPrefix) {
@@ -121,6 +129,7 @@ export async function gatherNginxEvidence(raw: unknown, deps: StepDeps): Promise
   if (accessLog) coverage.accessLog = accessLog;
   const evidence: NginxEvidence = { errorLogSource: logs.error, errorLog, coverage };
   if (errorLogError !== undefined) evidence.errorLogError = errorLogError;
+  if (errorLogPartial !== undefined) evidence.errorLogPartial = errorLogPartial;
   if (logs.access !== undefined) {
     evidence.accessLogSource = logs.access;
     if (traffic) evidence.traffic = traffic;

@@ -1,9 +1,7 @@
 /**
- * From alarm to diagnosis: an EventBridge rule matches CloudWatch "Alarm State Change" events into ALARM
- * for gatewatch's alarms (one name prefix, however many targets) and users' opted-in alarms (by exact
- * name) and invokes the starter Lambda, which routes each to its target (routes shipped in its code
- * package) and starts one workflow execution per alarm episode; an alarm with no route (gatewatch's
- * own heartbeat) is ignored there. EventBridge retries delivery and parks
+ * From alarm to diagnosis: EventBridge rules match CloudWatch "Alarm Contributor State Change" events
+ * into ALARM of gatewatch's multi-time-series alarms (one name prefix) and "Alarm State Change" events
+ * of users' routed alarms (by exact name), and invoke the starter Lambda, which starts one workflow execution per alarm episode. EventBridge retries delivery and parks
  * what it cannot deliver in the dead-letter queue; the starter's failed asynchronous invocations go to
  * the same queue through its on-failure destination.
  */
@@ -25,8 +23,6 @@ export class AlarmTriggerPropsError extends Error {
 
 export interface AlarmTriggerProps {
   readonly config: GatewatchConfig;
-  /** The start of every gatewatch alarm name (`gatewatch-`); the rule matches it as one prefix. */
-  readonly namePrefix: string;
   /** Which alarms start a diagnosis of which target. */
   readonly routes: AlarmRoutes;
   readonly stateMachine: sfn.IStateMachine;
@@ -44,28 +40,52 @@ export interface AlarmTriggerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
+/** The event pattern's `alarmName` clause for routes by name: each routed prefix and exact name. */
+export function alarmNamePatterns(routes: AlarmRoutes): (string | { prefix: string })[] {
+  return [...Object.keys(routes.prefixes).map((prefix) => ({ prefix })), ...Object.keys(routes.names)];
+}
+
 /**
  * EventBridge's default quota for an event pattern: 2,048 characters ("Maximum number of characters in
  * an event pattern", adjustable to 4,096 on request; EventBridge quotas page).
  */
 export const MAX_EVENT_PATTERN_CHARS = 2048;
 
+/** CloudWatch's detail type for one contributor of a multi-time-series alarm changing state. */
+export const CONTRIBUTOR_STATE_CHANGE = 'CloudWatch Alarm Contributor State Change';
+/** CloudWatch's detail type for an alarm changing state. */
+export const ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';
+
 /**
- * The event pattern's `alarmName` clause: one prefix for every gatewatch alarm, whatever the number of
- * targets (the starter routes by the longer per-target prefixes), plus the opted-in names that do not
- * start with it. Its size grows only with opted-in names outside the prefix, and is checked at synth.
+ * The event patterns the trigger's rules match: contributor events of gatewatch's own multi-time-series
+ * alarms (one prefix, whatever the number of targets), and state changes of users' alarms routed by
+ * name. Each pattern is a fixed size plus the users' own names.
  */
-export function alarmNamePatterns(namePrefix: string, routes: AlarmRoutes): (string | { prefix: string })[] {
-  return [
-    { prefix: namePrefix },
-    ...Object.keys(routes.names)
-      .filter((name) => !name.startsWith(namePrefix))
-      .sort(),
-  ];
+export function alarmEventPatterns(routes: AlarmRoutes): events.EventPattern[] {
+  const patterns: events.EventPattern[] = [];
+  if (routes.contributorPrefix !== undefined) {
+    patterns.push({
+      source: ['aws.cloudwatch'],
+      detailType: [CONTRIBUTOR_STATE_CHANGE],
+      detail: { alarmName: [{ prefix: routes.contributorPrefix }], state: { value: ['ALARM'] } },
+    });
+  }
+  const byName = alarmNamePatterns(routes);
+  if (byName.length > 0) {
+    patterns.push({
+      source: ['aws.cloudwatch'],
+      detailType: [ALARM_STATE_CHANGE],
+      detail: { alarmName: byName, state: { value: ['ALARM'] } },
+    });
+  }
+  return patterns;
 }
 
 export class AlarmTrigger extends Construct {
+  /** The contributor rule when gatewatch has alarms, else the rule of users' alarms. */
   public readonly rule: events.Rule;
+  /** Every rule that starts diagnoses (contributor events; users' alarms by name). */
+  public readonly rules: events.Rule[];
   public readonly starter: GatewatchFunction;
 
   constructor(scope: Construct, id: string, props: AlarmTriggerProps) {
@@ -79,30 +99,11 @@ export class AlarmTrigger extends Construct {
         `alarms are routed to targets the configuration does not have: ${unknown.join(', ')}`,
       );
     }
-    if (Object.keys(props.routes.prefixes).length + Object.keys(props.routes.names).length === 0) {
+    if (
+      Object.keys(props.routes.prefixes).length + Object.keys(props.routes.names).length === 0 &&
+      props.routes.contributorPrefix === undefined
+    ) {
       throw new AlarmTriggerPropsError('no alarm is routed to any target');
-    }
-    if (props.namePrefix.length === 0) {
-      throw new AlarmTriggerPropsError('namePrefix must not be empty: the rule would match every alarm');
-    }
-    const eventPattern = {
-      source: ['aws.cloudwatch'],
-      detailType: ['CloudWatch Alarm State Change'],
-      detail: {
-        alarmName: alarmNamePatterns(props.namePrefix, props.routes),
-        state: { value: ['ALARM'] },
-      },
-    };
-    const patternChars = JSON.stringify({
-      source: eventPattern.source,
-      'detail-type': eventPattern.detailType,
-      detail: eventPattern.detail,
-    }).length;
-    if (patternChars > MAX_EVENT_PATTERN_CHARS) {
-      throw new AlarmTriggerPropsError(
-        `the alarm rule's event pattern would be ${patternChars} characters; EventBridge allows ${MAX_EVENT_PATTERN_CHARS}: ` +
-          `rename the opted-in alarms to start with "${props.namePrefix}" (they then need no entry of their own)`,
-      );
     }
 
     this.starter = new GatewatchFunction(this, 'Starter', {
@@ -120,17 +121,38 @@ export class AlarmTrigger extends Construct {
     this.starter.function.addEnvironment(LAMBDA_ENV.stateMachineArn, props.stateMachine.stateMachineArn);
     props.stateMachine.grantStartExecution(this.starter.function);
 
-    this.rule = new events.Rule(this, 'Rule', {
-      description: 'gatewatch: a routed CloudWatch alarm entered ALARM',
-      eventPattern,
+    const patterns = alarmEventPatterns(props.routes);
+    for (const pattern of patterns) {
+      const chars = JSON.stringify({
+        source: pattern.source,
+        'detail-type': pattern.detailType,
+        detail: pattern.detail,
+      }).length;
+      if (chars > MAX_EVENT_PATTERN_CHARS) {
+        throw new AlarmTriggerPropsError(
+          `the alarm rule's event pattern would be ${chars} characters; EventBridge allows ${MAX_EVENT_PATTERN_CHARS}: ` +
+            'rename the opted-in alarms to start with the gatewatch alarm prefix, or route fewer by name',
+        );
+      }
+    }
+    this.rules = patterns.map((eventPattern, index) => {
+      const rule = new events.Rule(this, index === 0 ? 'Rule' : `Rule${index + 1}`, {
+        description:
+          eventPattern.detailType?.[0] === CONTRIBUTOR_STATE_CHANGE
+            ? 'gatewatch: a target became a contributor in ALARM of a gatewatch alarm'
+            : 'gatewatch: a routed CloudWatch alarm entered ALARM',
+        eventPattern,
+      });
+      rule.addTarget(
+        new targets.LambdaFunction(this.starter.function, {
+          deadLetterQueue: props.deadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: props.maxEventAge ?? Duration.hours(2),
+        }),
+      );
+      return rule;
     });
-    this.rule.addTarget(
-      new targets.LambdaFunction(this.starter.function, {
-        deadLetterQueue: props.deadLetterQueue,
-        retryAttempts: 8,
-        maxEventAge: props.maxEventAge ?? Duration.hours(2),
-      }),
-    );
+    this.rule = this.rules[0]!;
 
     Validations.of(this.starter.function).acknowledge({
       id: 'Serverless-LambdaDLQ',

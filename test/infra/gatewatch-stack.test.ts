@@ -236,7 +236,7 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       const functions = [
         ...Object.values(stack.workflow.tasks),
         stack.trigger.starter,
-        stack.logWatch.watcher,
+        ...(stack.logWatch ? [stack.logWatch.watcher] : []),
         ...(stack.probes ? [stack.probes.prober] : []),
       ];
       for (const fn of functions) {
@@ -292,9 +292,10 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
 
     it('reads only the log groups under the /gatewatch/ prefix, one resource for any number of targets', () => {
       const reads = statements(template).filter(({ statement }) =>
-        actionsOf(statement).includes('logs:FilterLogEvents'),
+        actionsOf(statement).some((a) => a === 'logs:FilterLogEvents' || a === 'logs:StartQuery'),
       );
-      expect(reads.length).toBeGreaterThan(0);
+      // GatherNginxEvidence (FilterLogEvents) and the log-rate Lambda (StartQuery).
+      expect(reads).toHaveLength(2);
       for (const { statement } of reads) {
         expect(resourcesOf(statement)).toHaveLength(1);
         expect(JSON.stringify(statement.Resource)).toMatch(/:log-group:\/gatewatch\/\*"/);
@@ -466,11 +467,11 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
   });
 
   describe('trigger', () => {
-    it('routes gatewatch’s alarms entering ALARM to the starter, with retries and a dead-letter queue', () => {
+    it('routes contributors of gatewatch’s alarms entering ALARM to the starter, with retries and a dead-letter queue', () => {
       template.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.cloudwatch'],
-          'detail-type': ['CloudWatch Alarm State Change'],
+          'detail-type': ['CloudWatch Alarm Contributor State Change'],
           detail: { state: { value: ['ALARM'] }, alarmName: [{ prefix: 'gatewatch-' }] },
         },
         Targets: [
@@ -491,15 +492,18 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
         props: { optInAlarms: { 'shop-api-5xx': 'shop', 'gatewatch-shop-custom': 'shop' } },
       });
 
-      // A name under the prefix needs no entry of its own.
+      // Users' alarms are ordinary alarms: matched by name by the state-change rule (the contributor rule
+      // only sees gatewatch's own multi-time-series alarms).
       optIn.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: Match.objectLike({
-          detail: Match.objectLike({ alarmName: [{ prefix: 'gatewatch-' }, 'shop-api-5xx'] }),
+          'detail-type': ['CloudWatch Alarm State Change'],
+          detail: Match.objectLike({ alarmName: ['shop-api-5xx', 'gatewatch-shop-custom'] }),
         }),
       });
       expect(JSON.parse(optInStack.trigger.starter.bundledDocuments[BUNDLED_FILES.alarmRoutes]!)).toEqual({
-        prefixes: { 'gatewatch-shop-': 'shop' },
+        prefixes: {},
         names: { 'shop-api-5xx': 'shop', 'gatewatch-shop-custom': 'shop' },
+        contributorPrefix: 'gatewatch-',
       });
     });
 

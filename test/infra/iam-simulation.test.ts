@@ -11,7 +11,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  FilterLogEventsCommand,
+  GetQueryResultsCommand,
+  StartQueryCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -66,6 +71,8 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
       return { Body: { transformToString: async () => body }, ETag: '"e1"' };
     });
     const at = (line: string) => Date.parse(`${line.slice(0, 19).replaceAll('/', '-').replace(' ', 'T')}Z`);
+    stubs.logs.on(StartQueryCommand).resolves({ queryId: 'q-1' });
+    stubs.logs.on(GetQueryResultsCommand).resolves({ status: 'Complete', results: [] });
     stubs.logs.on(FilterLogEventsCommand).callsFake((input: { logGroupName: string }) => ({
       events: input.logGroupName.endsWith('nginx-error')
         ? fixture('real-error.log').map((message, i) => ({
@@ -150,9 +157,10 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
       env,
       policies.environmentOf(stack.getLogicalId(stack.trigger.starter.function.node.defaultChild as never)),
     );
+    const watcher = stack.logWatch!.watcher;
     Object.assign(
       env,
-      policies.environmentOf(stack.getLogicalId(stack.logWatch.watcher.function.node.defaultChild as never)),
+      policies.environmentOf(stack.getLogicalId(watcher.function.node.defaultChild as never)),
     );
     Object.assign(process.env, env, {
       AWS_REGION: REGION,
@@ -238,7 +246,7 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
         lambdaContext(),
       ),
     );
-    await asLambda(id(stack.logWatch.watcher), async () =>
+    await asLambda(id(stack.logWatch!.watcher), async () =>
       (await handler('log-watch'))({}, lambdaContext()).catch(() => undefined),
     );
   }, 600_000);
@@ -257,7 +265,7 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     expect(actions(tasks.ClassifyAndReport)).toContain('s3:GetObject');
     expect(actions(tasks.Notify)).toContain('sns:Publish');
     expect(actions(stack.trigger.starter)).toEqual(new Set(['states:StartExecution']));
-    expect(actions(stack.logWatch.watcher)).toContain('s3:GetObject');
+    expect(actions(stack.logWatch!.watcher)).toContain('logs:StartQuery');
   });
 
   it('allows every recorded call under the calling Lambda’s own role and the resource policies', async () => {
@@ -356,7 +364,7 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
       ],
       // The log watcher reading incident reports.
       [
-        id(stack.logWatch.watcher),
+        id(stack.logWatch!.watcher),
         {
           action: 's3:GetObject',
           resource: `arn:${PARTITION}:s3:::${bucket}/incidents/x/report.json`,

@@ -61,6 +61,18 @@ export function iamRequests(call: SdkCall, instanceTags: Record<string, string> 
       ];
     case 'logs.FilterLogEvents':
       return [one('logs:FilterLogEvents', arn('logs', `log-group:${i.logGroupName}`))];
+    case 'logs.StartQuery': {
+      // Logs Insights authorizes StartQuery on each log group it reads (logGroupName or logGroupNames).
+      const groups = [
+        ...((i.logGroupNames as string[] | undefined) ?? []),
+        ...(i.logGroupName ? [String(i.logGroupName)] : []),
+      ];
+      return groups.map((group) => one('logs:StartQuery', arn('logs', `log-group:${group}`)));
+    }
+    case 'logs.GetQueryResults':
+      return [one('logs:GetQueryResults', '*')];
+    case 'logs.StopQuery':
+      return [one('logs:StopQuery', '*')];
     case 'logs.GetLogEvents':
       return [
         one('logs:GetLogEvents', arn('logs', `log-group:${i.logGroupName}:log-stream:${i.logStreamName}`)),

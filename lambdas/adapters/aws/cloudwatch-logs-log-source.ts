@@ -21,7 +21,28 @@ export class LogReadError extends Error {
   override name = 'LogReadError';
 }
 
+/**
+ * A read stopped at its time budget: everything up to `readUpToMs` was yielded, the rest of the window
+ * was not read. The evidence is partial, not lost (review finding M8).
+ */
+export class LogReadBudgetError extends LogReadError {
+  override name = 'LogReadBudgetError';
+  readonly readUpToMs: number | undefined;
+
+  constructor(message: string, readUpToMs: number | undefined) {
+    super(message);
+    this.readUpToMs = readUpToMs;
+  }
+}
+
 export interface CloudWatchLogsLogSourceOptions {
+  /**
+   * Wall-clock budget of one `chunks()` read, ms: no page is requested after it, and the read ends with
+   * {@link LogReadBudgetError} after yielding what it has. @default no budget
+   */
+  readBudgetMs?: number;
+  /** Clock for the budget. @default Date.now */
+  now?: () => number;
   /** Events per page. @default 10000 (the API's maximum) */
   pageSize?: number;
   /**
@@ -37,8 +58,10 @@ export class CloudWatchLogsLogSource implements LogSource {
   readonly #client: CloudWatchLogsClient;
   readonly #pageSize: number;
   readonly #maxPages: number;
+  readonly #options: CloudWatchLogsLogSourceOptions;
 
   constructor(client: CloudWatchLogsClient, options: CloudWatchLogsLogSourceOptions = {}) {
+    this.#options = options;
     this.#client = client;
     this.#pageSize = options.pageSize ?? 10_000;
     this.#maxPages = options.maxPages ?? 500;
@@ -53,7 +76,17 @@ export class CloudWatchLogsLogSource implements LogSource {
 
   async *#filterGroup(request: LogReadRequest): AsyncGenerator<Uint8Array> {
     let nextToken: string | undefined;
+    const started = (this.#options.now ?? Date.now)();
+    let readUpToMs: number | undefined;
     for (let page = 0; page < this.#maxPages; page++) {
+      const budget = this.#options.readBudgetMs;
+      if (budget !== undefined && page > 0 && (this.#options.now ?? Date.now)() - started >= budget) {
+        throw new LogReadBudgetError(
+          `${request.log}: read stopped after ${Math.round(budget / 1000)} s (time budget) with ${page} page(s) read; ` +
+            `events after ${readUpToMs === undefined ? 'the window start' : new Date(readUpToMs).toISOString()} were not read`,
+          readUpToMs,
+        );
+      }
       const response = await this.#send(request.log, () =>
         this.#client.send(
           new FilterLogEventsCommand({
@@ -68,7 +101,10 @@ export class CloudWatchLogsLogSource implements LogSource {
           }),
         ),
       );
-      const chunk = encodeEvents(sortByTime(response.events ?? []));
+      const events = sortByTime(response.events ?? []);
+      const last = events.at(-1)?.timestamp;
+      if (last !== undefined) readUpToMs = Math.max(readUpToMs ?? last, last);
+      const chunk = encodeEvents(events);
       if (chunk) yield chunk;
       // A page may be empty while the search continues; only a missing token ends it.
       if (!response.nextToken) return;

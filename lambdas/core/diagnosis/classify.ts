@@ -148,7 +148,8 @@ function primaryCause(ctx: Context): Cause {
 
 /**
  * Orders the failure classes by what hurts now: classes still failing (their last line within
- * {@link STOPPED_MS} of the newest failure) before classes that stopped, then by count. Symptoms are
+ * {@link STOPPED_MS} of the newest failure, and not followed by another class of the same upstream)
+ * before classes that stopped, then by count. Symptoms are
  * chosen only when no cause is in the window.
  */
 function rankGroups(ctx: Context): {
@@ -162,7 +163,11 @@ function rankGroups(ctx: Context): {
     return symptom ? { leading: symptom, current: [], stopped: [] } : { current: [], stopped: [] };
   }
   const newest = Math.max(...causes.map((g) => Date.parse(g.lastAt)));
-  const isCurrent = (g: FailureGroup) => Date.parse(g.lastAt) >= newest - STOPPED_MS;
+  // Stopped: quiet for a while before the newest failure, or ended before another class of the same
+  // upstream began (refusals while a service restarted, then its timeouts).
+  const superseded = (g: FailureGroup) =>
+    causes.some((h) => h !== g && h.peer === g.peer && Date.parse(h.firstAt) > Date.parse(g.lastAt));
+  const isCurrent = (g: FailureGroup) => Date.parse(g.lastAt) >= newest - STOPPED_MS && !superseded(g);
   // Stable: among classes still failing, the collector's order (count, then recency) holds.
   const current = causes.filter(isCurrent);
   const stopped = causes.filter((g) => !isCurrent(g));

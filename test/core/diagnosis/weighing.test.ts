@@ -428,6 +428,15 @@ describe('what fails now, per upstream', () => {
     expect(stopped?.title).toContain('recovered');
   });
 
+  it('lets timeouts that began after a burst of refusals of the same upstream win, though the refusals were more', () => {
+    const lines = [...repeat(8, LINE.refused, '20:20'), ...repeat(3, LINE.readTimeout, '20:21')];
+    const result = classify(evidence(lines));
+    expect(result.verdict.rootCause).toBe('upstream-timeout');
+    expect(result.findings.some((f) => f.title.startsWith('Stopped') && f.category === 'upstream-down')).toBe(
+      true,
+    );
+  });
+
   it('gives a second failing upstream its own finding and next steps, the headline to the one failing most', () => {
     const lines = [
       ...repeat(10, LINE.refused, '20:20'),

@@ -92,7 +92,11 @@ export async function gatherNginxEvidence(raw: unknown, deps: StepDeps): Promise
   let errorLogError: string | undefined;
   let errorLogCoverage: LogCoverage | undefined;
   try {
-    await readErrorLog(deps.logs, { log: logs.error, fromMs, toMs, lineTimeMs }, collector);
+    await readErrorLog(
+      deps.logs,
+      { log: logs.error, fromMs, toMs, lineTimeMs, stampLines: !known },
+      collector,
+    );
   } catch (error) {
     errorLogError = error instanceof Error ? error.message : String(error);
     errorLogCoverage = unavailableCoverage(logs.error, error);

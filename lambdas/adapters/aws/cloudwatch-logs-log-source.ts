@@ -68,7 +68,7 @@ export class CloudWatchLogsLogSource implements LogSource {
           }),
         ),
       );
-      const chunk = encodeEvents(sortByTime(response.events ?? []));
+      const chunk = encodeEvents(sortByTime(response.events ?? []), request.stampLines ?? false);
       if (chunk) yield chunk;
       // A page may be empty while the search continues; only a missing token ends it.
       if (!response.nextToken) return;
@@ -95,7 +95,7 @@ export class CloudWatchLogsLogSource implements LogSource {
           }),
         ),
       );
-      const chunk = encodeEvents(response.events ?? []);
+      const chunk = encodeEvents(response.events ?? [], request.stampLines ?? false);
       if (chunk) yield chunk;
       // GetLogEvents signals the end of the stream by returning the token it was given.
       if (!response.nextForwardToken || response.nextForwardToken === nextToken) return;
@@ -136,11 +136,16 @@ function sortByTime(events: FilteredLogEvent[]): FilteredLogEvent[] {
     .map(({ event }) => event);
 }
 
-function encodeEvents(events: { message?: string | undefined }[]): Uint8Array | undefined {
+function encodeEvents(
+  events: { message?: string | undefined; timestamp?: number | undefined }[],
+  stamp: boolean,
+): Uint8Array | undefined {
   if (events.length === 0) return undefined;
   let text = '';
   for (const event of events) {
     const message = event.message ?? '';
+    // the event's time as a CloudWatch export writes it: the readers take it off as a known prefix
+    if (stamp && event.timestamp !== undefined) text += `${new Date(event.timestamp).toISOString()} `;
     text += message.endsWith('\n') ? message : `${message}\n`;
   }
   return encoder.encode(text);

@@ -25,6 +25,11 @@ export interface LogReadRequest {
    * large file instead of reading it from the start. Lines before `fromMs` may still be returned.
    */
   lineTimeMs?: (line: string) => number | undefined;
+  /**
+   * Put the time the source recorded for each line (CloudWatch's event timestamp, in ISO-8601 UTC and a
+   * space) before it, where the source records one: it tells the error log's UTC offset.
+   */
+  stampLines?: boolean;
 }
 
 /** What {@link LogSource.describe} tells about a log. */

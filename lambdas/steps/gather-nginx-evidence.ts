@@ -95,7 +95,11 @@ export async function gatherNginxEvidence(raw: unknown, deps: StepDeps): Promise
   let errorLogPartial: string | undefined;
   let errorLogCoverage: LogCoverage | undefined;
   try {
-    await readErrorLog(deps.logs, { log: logs.error, fromMs, toMs, lineTimeMs }, collector);
+    await readErrorLog(
+      deps.logs,
+      { log: logs.error, fromMs, toMs, lineTimeMs, stampLines: !known },
+      collector,
+    );
   } catch (error) {
     if (error instanceof Error && error.name === 'LogReadBudgetError') {
       // A read that ran out of time keeps what it read: partial evidence, said so in the report.

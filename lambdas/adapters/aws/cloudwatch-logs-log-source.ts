@@ -104,7 +104,7 @@ export class CloudWatchLogsLogSource implements LogSource {
       const events = sortByTime(response.events ?? []);
       const last = events.at(-1)?.timestamp;
       if (last !== undefined) readUpToMs = Math.max(readUpToMs ?? last, last);
-      const chunk = encodeEvents(events);
+      const chunk = encodeEvents(events, request.stampLines ?? false);
       if (chunk) yield chunk;
       // A page may be empty while the search continues; only a missing token ends it.
       if (!response.nextToken) return;
@@ -131,7 +131,7 @@ export class CloudWatchLogsLogSource implements LogSource {
           }),
         ),
       );
-      const chunk = encodeEvents(response.events ?? []);
+      const chunk = encodeEvents(response.events ?? [], request.stampLines ?? false);
       if (chunk) yield chunk;
       // GetLogEvents signals the end of the stream by returning the token it was given.
       if (!response.nextForwardToken || response.nextForwardToken === nextToken) return;
@@ -172,11 +172,16 @@ function sortByTime(events: FilteredLogEvent[]): FilteredLogEvent[] {
     .map(({ event }) => event);
 }
 
-function encodeEvents(events: { message?: string | undefined }[]): Uint8Array | undefined {
+function encodeEvents(
+  events: { message?: string | undefined; timestamp?: number | undefined }[],
+  stamp: boolean,
+): Uint8Array | undefined {
   if (events.length === 0) return undefined;
   let text = '';
   for (const event of events) {
     const message = event.message ?? '';
+    // the event's time as a CloudWatch export writes it: the readers take it off as a known prefix
+    if (stamp && event.timestamp !== undefined) text += `${new Date(event.timestamp).toISOString()} `;
     text += message.endsWith('\n') ? message : `${message}\n`;
   }
   return encoder.encode(text);

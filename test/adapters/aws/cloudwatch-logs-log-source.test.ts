@@ -8,6 +8,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchLogsLogSource } from '../../../lambdas/adapters/aws/cloudwatch-logs-log-source.ts';
 import { LogUnavailableError } from '../../../lambdas/core/nginx/coverage.ts';
+import { readErrorLogLine } from '../../../lambdas/core/nginx/error-log.ts';
 import { motoAvailable, motoClientConfig, startMoto } from '../../support/moto.ts';
 
 // Lines written by a real nginx (see test/fixtures/nginx/make-fixtures.ts), as the CloudWatch agent ships them.
@@ -92,6 +93,19 @@ describe.skipIf(!motoAvailable)(
 
       expect(lines).toEqual(shipped.filter((s) => s.stream === 'i-0bbb2222/error.log').map((s) => s.message));
       expect(chunks).toBe(3); // 2 + 2 + 1 events
+    });
+
+    it('stamps each line with its event time when asked, which the error-log reader takes off again', async () => {
+      const source = new CloudWatchLogsLogSource(client, { pageSize: 4 });
+
+      const { lines } = await collect(
+        source.chunks({ log: group, fromMs: base, toMs: base + 60_000, stampLines: true }),
+      );
+
+      expect(lines).toEqual(shipped.map((s) => `${new Date(s.timestamp).toISOString()} ${s.message}`));
+      expect(lines.map((l) => readErrorLogLine(l).entry)).toEqual(
+        shipped.map((s) => readErrorLogLine(s.message).entry),
+      );
     });
 
     it('yields nothing for a window without events', async () => {

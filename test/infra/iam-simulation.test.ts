@@ -232,14 +232,16 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
         {
           version: '0',
           id: 'e-1',
-          'detail-type': 'CloudWatch Alarm State Change',
+          // gatewatch's own alarms are multi-time-series: each target in ALARM arrives as a contributor.
+          'detail-type': 'CloudWatch Alarm Contributor State Change',
           source: 'aws.cloudwatch',
           account: ACCOUNT,
           time: '2026-11-24T06:05:00Z',
           region: REGION,
-          resources: [`arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:gatewatch-shop-probe-failed`],
+          resources: [`arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:gatewatch-probe-failed-1`],
           detail: {
-            alarmName: 'gatewatch-shop-probe-failed',
+            alarmName: 'gatewatch-probe-failed-1',
+            alarmContributor: { id: 'a1b2c3d4e5f60718', attributes: { Target: 'shop' } },
             state: { value: 'ALARM', reason: 'Threshold Crossed', timestamp: '2026-11-24T06:05:00.000+0000' },
           },
         },

@@ -1,10 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfigFile } from '../config-file.ts';
+import { ackCommand } from './ack.ts';
 import { demoCommand } from './demo.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { UsageError } from './errors.ts';
+import { incidentsCommand } from './incidents.ts';
 import type { Io } from './io.ts';
+import { noteCommand } from './note.ts';
 import { probeCommand } from './probe.ts';
+import { replayCommand } from './replay.ts';
+import { resolveCommand } from './resolve.ts';
 import { validateCommand } from './validate.ts';
 import { watchCommand } from './watch.ts';
 
@@ -21,6 +26,11 @@ export function buildProgram(io: Io): Command {
     validateCommand(io),
     demoCommand(io),
     watchCommand(io),
+    incidentsCommand(io),
+    ackCommand(io),
+    noteCommand(io),
+    resolveCommand(io),
+    replayCommand(io),
   ];
   for (const command of commands) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err }));

@@ -22,6 +22,7 @@ import { dirname, resolve } from 'node:path';
 import { FileTailer } from '../../adapters/local/file-tailer.ts';
 import { FolderReportStore } from '../../adapters/local/folder-report-store.ts';
 import { type ProbeTarget, runProbes } from '../../adapters/local/http-prober.ts';
+import { ProbeHistoryFiles } from '../../adapters/local/probe-history-files.ts';
 import {
   type AlarmDefinition,
   alarmDefinitionsForTargets,
@@ -43,6 +44,7 @@ import { parseUtcOffset } from '../../steps/deps.ts';
 import { diagnoseOnce } from '../diagnose.ts';
 import { type DiagnoseFunction, IncidentRunner, watchNotifier } from './incidents.ts';
 import { type MinuteCounts, MinuteTraffic, status5xxPercent } from './minute-traffic.ts';
+import { ProbeHistoryRecorder } from './probe-history.ts';
 import {
   defaultStatePath,
   loadWatchState,
@@ -133,6 +135,8 @@ export class Watcher {
   readonly #runs = new Set<Promise<void>>();
   readonly #lastSampledPeriod = new Map<string, number>();
   readonly #lastResults = new Map<string, ProbeResult>();
+  /** Probe minutes for the incident index's availability (reports.dir/history). */
+  readonly #history: ProbeHistoryRecorder;
   readonly #lastMinutes = new Map<string, MinuteCounts>();
   readonly #lastUpstreamMinutes = new Map<string, UpstreamMinuteSummary>();
   #failingSince: Record<string, number>;
@@ -237,6 +241,9 @@ export class Watcher {
       });
     }
 
+    this.#history = new ProbeHistoryRecorder(new ProbeHistoryFiles(this.config.reports.dir), (message) =>
+      this.warn(message),
+    );
     this.#runner = new IncidentRunner({
       config: this.config,
       diagnose: options.deps?.diagnose ?? diagnoseOnce,
@@ -347,6 +354,7 @@ export class Watcher {
   }
 
   #record(results: readonly ProbeResult[], sampleMs: number): void {
+    this.#history.record(results, sampleMs);
     for (const result of results) {
       this.#evaluator.putMetric({
         name: 'ProbeFailed',
@@ -620,6 +628,7 @@ export class Watcher {
       }
       this.#stopped = true;
       await Promise.all([...this.#tailers.values()].map((entry) => entry.tailer.close()));
+      await this.#history.flush();
       await this.persist();
       this.#closed = true;
       const open = this.#book.active.filter((r) => r.resolvedAt === undefined).length;

@@ -9,9 +9,11 @@ import { escapeMarkdownInline, html, type SafeHtml } from './escape.ts';
 
 const ACTION_LABEL = { ack: 'acknowledged', note: 'note', resolve: 'resolved by hand' } as const;
 
-/** From one report folder to another's report.html: `../<id>/report.html`, URL-encoded. */
-function siblingHref(reportKey: string): string {
-  return `../${reportKey.split('/').map(encodeURIComponent).join('/')}`;
+const SAFE_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
+
+/** From one report folder to another's report.html: `../<id>/report.html`; undefined for a key that is not a plain path. */
+function siblingHref(reportKey: string): string | undefined {
+  return SAFE_KEY.test(reportKey) ? `../${reportKey}` : undefined;
 }
 
 function hasHistory(report: Report): boolean {
@@ -27,7 +29,7 @@ export function historyHtml(report: Report): SafeHtml {
     line !== undefined &&
     recurrence !== undefined &&
     html`<p class="recurrence"><strong>${line}</strong> (fingerprint <code>${recurrence.fingerprint}</code>). Earlier:</p>
-<ul>${recurrence.earlier.map((e) => html`<li><a href="${siblingHref(e.report)}">${e.incidentId}</a> <span class="muted">opened ${e.openedAt}</span></li>`)}</ul>`
+<ul>${recurrence.earlier.map((e) => html`<li>${siblingHref(e.report) === undefined ? e.incidentId : html`<a href="${siblingHref(e.report)}">${e.incidentId}</a>`} <span class="muted">opened ${e.openedAt}</span></li>`)}</ul>`
   }${
     (report.activity?.length ?? 0) > 0 &&
     html`<ul class="activity">${(report.activity ?? []).map(
@@ -45,10 +47,13 @@ export function historyMarkdown(report: Report): string[] {
   const line = recurrenceLine(recurrence);
   if (line !== undefined && recurrence !== undefined) {
     out.push(`**${line}** (fingerprint \`${recurrence.fingerprint}\`). Earlier:`, '');
-    for (const e of recurrence.earlier)
+    for (const e of recurrence.earlier) {
+      const href = siblingHref(e.report);
+      const label = escapeMarkdownInline(e.incidentId);
       out.push(
-        `- [${escapeMarkdownInline(e.incidentId)}](${siblingHref(e.report).replace(/\(/g, '%28').replace(/\)/g, '%29')}) opened ${escapeMarkdownInline(e.openedAt)}`,
+        `- ${href === undefined ? label : `[${label}](${href})`} opened ${escapeMarkdownInline(e.openedAt)}`,
       );
+    }
     out.push('');
   }
   for (const a of report.activity ?? [])

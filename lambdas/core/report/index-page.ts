@@ -47,9 +47,19 @@ export function causePageName(cause: string): string {
   return `index-cause-${filterSlug(cause)}.html`;
 }
 
-/** A relative link to a key under the index (`shop-…/report.html`), each segment URL-encoded. */
+const SAFE_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
+
+/** A relative link to a key under the index (`shop-…/report.html`). */
 function relativeHref(key: string): string {
-  return `./${key.split('/').map(encodeURIComponent).join('/')}`;
+  return `./${key}`;
+}
+
+/**
+ * A link to an incident's file when its key is a plain relative path (gatewatch's own ids always are);
+ * otherwise the label alone: a key read from a tampered index never becomes a URL.
+ */
+function fileLink(key: string, label: SafeHtml | string): SafeHtml {
+  return SAFE_KEY.test(key) ? html`<a href="${relativeHref(key)}">${label}</a>` : html`${label}`;
 }
 
 const STYLE = `
@@ -160,7 +170,7 @@ function recurringSection(entries: readonly IncidentIndexEntry[]): SafeHtml {
   return html`<section id="recurring"><h2>Recurring</h2>${groups.map(
     (g) =>
       html`<div class="group"><p><strong>${g.rootCause}</strong> on ${g.target}${g.upstream === null ? '' : html` (<code>${g.upstream}</code>)`} — ${formatCount(g.incidents.length)} times, fingerprint <code>${g.fingerprint}</code></p>
-<ul>${g.incidents.map((e) => html`<li><a href="${relativeHref(e.reports.html)}">${e.id}</a> <span class="muted">${e.openedAt}</span></li>`)}</ul></div>`,
+<ul>${g.incidents.map((e) => html`<li>${fileLink(e.reports.html, e.id)} <span class="muted">${e.openedAt}</span></li>`)}</ul></div>`,
   )}</section>`;
 }
 
@@ -178,7 +188,7 @@ function incidentsSection(entries: readonly IncidentIndexEntry[]): SafeHtml {
 <thead><tr><th>opened</th><th>target</th><th>cause</th><th>state</th><th>summary</th><th class="n wide">confidence</th></tr></thead>
 <tbody>${entries.map(
     (e) =>
-      html`<tr><td><a href="${relativeHref(e.reports.html)}">${e.openedAt}</a><br><span class="muted">${e.id}</span></td><td>${e.target}</td><td>${e.rootCause}${e.upstream === null ? '' : html`<br><code>${e.upstream}</code>`}${e.recurrence.occurrence > 1 ? html`<br><span class="muted">${ordinal(e.recurrence.occurrence)} time</span>` : ''}</td><td>${stateCell(e)}</td><td>${e.summary}${e.notes.length === 0 ? '' : html`<br><span class="muted">${formatCount(e.notes.length)} note${e.notes.length === 1 ? '' : 's'}</span>`}</td><td class="n wide">${formatConfidence(e.confidence)}</td></tr>`,
+      html`<tr><td>${fileLink(e.reports.html, e.openedAt)}<div class="muted">${e.id}</div></td><td>${e.target}</td><td>${e.rootCause}${e.upstream === null ? '' : html`<div><code>${e.upstream}</code></div>`}${e.recurrence.occurrence > 1 ? html`<div class="muted">${ordinal(e.recurrence.occurrence)} time</div>` : ''}</td><td>${stateCell(e)}</td><td>${e.summary}${e.notes.length === 0 ? '' : html`<div class="muted">${formatCount(e.notes.length)} note${e.notes.length === 1 ? '' : 's'}</div>`}</td><td class="n wide">${formatConfidence(e.confidence)}</td></tr>`,
   )}</tbody></table></div></section>`;
 }
 

@@ -177,11 +177,16 @@ export function incidentsCommand(io: Io): Command {
       .configureOutput({ writeOut: io.out, writeErr: io.err })
       .description('one incident: verdict, evidence, history, where its report and bundle are')
       .argument('<id>', 'incident id')
-      .option('--config <file>', 'configuration file', 'gatewatch.yaml')
+      .option('--config <file>', 'configuration file (default: gatewatch.yaml)')
       .option('--dir <dir>', 'reports folder (default: reports.dir of the configuration)')
       .option('--json', 'print report.json')
-      .action(async (id: string, raw: unknown) => {
-        const options = parseOptions(RecordOptionsSchema.extend({ json: z.boolean().default(false) }), raw);
+      .action(async (id: string, raw: Record<string, unknown>, self: Command) => {
+        // `--config`/`--dir` given before `show` belong to `incidents`; after it, to `show`.
+        const given = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+        const options = parseOptions(RecordOptionsSchema.extend({ json: z.boolean().default(false) }), {
+          ...self.parent?.opts(),
+          ...given,
+        });
         const incidentId = incidentIdArgument(id);
         const location = await recordLocation(options);
         const text = await location.store.get(`${incidentId}/report.json`);

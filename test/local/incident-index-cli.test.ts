@@ -214,12 +214,12 @@ describe('gatewatch ack, note, resolve', () => {
     expect(showJson.stdout).toBe(await readFile(join(reports, id, 'report.json'), 'utf8'));
   }, 180_000);
 
-  it('acks of 10 incidents by 10 processes at once all land in the index', async () => {
+  it('acks by 6 processes at once all land in the reports and the index', async () => {
     const more: string[] = [];
     for (const e of await index()) more.push(e.id);
-    // 10 concurrent writers over the 3 incidents plus repeated acks: every ack is kept.
+    // 6 concurrent writers over the 3 incidents, two per incident: every ack is kept.
     const runs = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
+      Array.from({ length: 6 }, (_, i) =>
         gatewatch(['ack', more[i % more.length]!, '--by', `p${i}`, '--config', config]),
       ),
     );
@@ -229,7 +229,7 @@ describe('gatewatch ack, note, resolve', () => {
       const report = JSON.parse(await readFile(join(reports, id, 'report.json'), 'utf8')) as Report;
       for (const a of report.activity ?? []) if (a.action === 'ack') acks.add(a.by);
     }
-    for (let i = 0; i < 10; i++) expect(acks).toContain(`p${i}`);
+    for (let i = 0; i < 6; i++) expect(acks).toContain(`p${i}`);
     expect((await index()).length).toBe(3);
   }, 240_000);
 });

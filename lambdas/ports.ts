@@ -65,10 +65,31 @@ export interface DiagnosticsRequest {
 
 /** Stores reports and evidence under an incident's folder or key prefix. */
 export interface ReportStore {
-  put(key: string, body: string, contentType: string): Promise<string>;
+  /** Text is stored as UTF-8; bytes (a gzipped evidence bundle) as they are. */
+  put(key: string, body: string | Uint8Array, contentType: string): Promise<string>;
   get(key: string): Promise<string | undefined>;
   /** Where a key can be read by a person: a path or an `s3://` URI. */
   locate(key: string): string;
+}
+
+/**
+ * A report store that can write a key only when it still holds what the writer read (compare-and-swap):
+ * S3 conditional writes (`If-Match` / `If-None-Match`), a lock and an atomic rename in a folder. The
+ * incident index is updated through it, so concurrent writers never lose an entry.
+ */
+export interface ConditionalReportStore extends ReportStore {
+  /** The text at `key` and an opaque version of it (an ETag, a content hash); undefined when absent. */
+  read(key: string): Promise<{ body: string; version: string } | undefined>;
+  /**
+   * Writes `body` only if `key` is still at `expected` (`null`: only if it does not exist yet). Returns
+   * false, writing nothing, when another writer got there first.
+   */
+  putIf(key: string, body: string, contentType: string, expected: string | null): Promise<boolean>;
+}
+
+export function isConditionalStore(store: ReportStore): store is ConditionalReportStore {
+  const candidate = store as Partial<ConditionalReportStore>;
+  return typeof candidate.read === 'function' && typeof candidate.putIf === 'function';
 }
 
 export interface Notification {

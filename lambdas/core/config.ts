@@ -148,6 +148,13 @@ export const TargetConfigSchema = z.strictObject({
     errorRate: { percent: 5, minutes: 5 },
   }),
   aws: AwsTargetSchema.optional(),
+  /** Availability objective for the incident index's availability and error budget (probe history). */
+  slo: z
+    .strictObject({
+      availability: z.number().gt(0).lt(100, 'must be below 100 (e.g. 99.9): 100% leaves no error budget'),
+      windowDays: z.number().int().min(1).max(90).default(30),
+    })
+    .optional(),
 });
 export type TargetConfig = z.infer<typeof TargetConfigSchema>;
 

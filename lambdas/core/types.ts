@@ -171,4 +171,28 @@ export interface Report {
   ruledOut: string[];
   resolvedAt?: string;
   durationSeconds?: number;
+  /** Earlier incidents with the same fingerprint (see `core/incident/recurrence.ts`); set when the report is written. */
+  recurrence?: Recurrence;
+  /** Acknowledgements, notes and manual resolutions by people, oldest first. */
+  activity?: IncidentActivity[];
+  /** Who resolved the incident by hand (`gatewatch resolve`); absent when it recovered on its own. */
+  resolvedBy?: string;
+}
+
+/** "This happened before": the incident's fingerprint and the earlier incidents that share it. */
+export interface Recurrence {
+  fingerprint: string;
+  /** 1 for the first time; 3 means "3rd time in `windowDays` days". */
+  occurrence: number;
+  windowDays: number;
+  /** Earlier incidents with this fingerprint in the window, newest first (at most 10). */
+  earlier: { incidentId: string; openedAt: string; report: string }[];
+}
+
+/** Something a person did to an incident: `gatewatch ack`, `note`, `resolve`. */
+export interface IncidentActivity {
+  at: string;
+  by: string;
+  action: 'ack' | 'note' | 'resolve';
+  text?: string;
 }

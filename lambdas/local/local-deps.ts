@@ -2,6 +2,7 @@ import { ConsoleNotifier, SilentNotifier } from '../adapters/local/console-notif
 import { FileLogSource } from '../adapters/local/file-log-source.ts';
 import { FolderReportStore } from '../adapters/local/folder-report-store.ts';
 import { LocalDiagnosticsDispatcher } from '../adapters/local/local-diagnostics-dispatcher.ts';
+import { ProbeHistoryFiles } from '../adapters/local/probe-history-files.ts';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import type { SmtpNotifier } from '../adapters/local/smtp-notifier.ts';
 import { SnapshotNetworkInventory } from '../adapters/local/snapshot-network-inventory.ts';
@@ -35,6 +36,7 @@ export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {
     network: () =>
       config.network?.snapshot ? new SnapshotNetworkInventory(config.network.snapshot) : undefined,
     defaultUtcOffsetMinutes: -new Date().getTimezoneOffset(),
+    probeHistory: new ProbeHistoryFiles(options.out ?? config.reports.dir),
   };
 }
 

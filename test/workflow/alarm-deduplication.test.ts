@@ -128,7 +128,10 @@ describe('one alarm episode, one incident (starter handler → local workflow)',
 
   /** Every incident folder, each with the three report files. */
   async function incidentFolders(): Promise<string[]> {
-    const folders = (await readdir(reportsDir)).filter((f) => !f.startsWith('.'));
+    // Folders only: index.json and its pages live next to them.
+    const folders = (await readdir(reportsDir, { withFileTypes: true }))
+      .filter((f) => f.isDirectory() && !f.name.startsWith('.'))
+      .map((f) => f.name);
     for (const folder of folders) {
       expect((await readdir(join(reportsDir, folder))).filter((f) => f.startsWith('report.')).sort()).toEqual(
         ['report.html', 'report.json', 'report.md'],

@@ -19,6 +19,11 @@ const COMMANDS: Record<string, (io: Io) => Promise<Command>> = {
   validate: async (io) => (await import('./validate.ts')).validateCommand(io),
   network: async (io) => (await import('./network.ts')).networkCommand(io),
   lint: async (io) => (await import('./lint.ts')).lintCommand(io),
+  incidents: async (io) => (await import('./incidents.ts')).incidentsCommand(io),
+  ack: async (io) => (await import('./ack.ts')).ackCommand(io),
+  note: async (io) => (await import('./note.ts')).noteCommand(io),
+  resolve: async (io) => (await import('./resolve.ts')).resolveCommand(io),
+  replay: async (io) => (await import('./replay.ts')).replayCommand(io),
   demo: async (io) => (await import('./demo.ts')).demoCommand(io),
   watch: async (io) => (await import('./watch.ts')).watchCommand(io),
 };

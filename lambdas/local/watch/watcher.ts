@@ -22,6 +22,7 @@ import { dirname, resolve } from 'node:path';
 import { FileTailer } from '../../adapters/local/file-tailer.ts';
 import { FolderReportStore } from '../../adapters/local/folder-report-store.ts';
 import { type ProbeTarget, runProbes } from '../../adapters/local/http-prober.ts';
+import { ProbeHistoryFiles } from '../../adapters/local/probe-history-files.ts';
 import {
   type AlarmDefinition,
   alarmDefinitionsForTargets,
@@ -44,6 +45,7 @@ import { parseUtcOffset } from '../../steps/deps.ts';
 import { diagnoseOnce } from '../diagnose.ts';
 import { type DiagnoseFunction, IncidentRunner, watchNotifier } from './incidents.ts';
 import { type MinuteCounts, MinuteTraffic } from './minute-traffic.ts';
+import { ProbeHistoryRecorder } from './probe-history.ts';
 import {
   defaultStatePath,
   loadWatchState,
@@ -134,6 +136,8 @@ export class Watcher {
   readonly #runs = new Set<Promise<void>>();
   readonly #lastSampledPeriod = new Map<string, number>();
   readonly #lastResults = new Map<string, ProbeResult>();
+  /** Probe minutes for the incident index's availability (reports.dir/history). */
+  readonly #history: ProbeHistoryRecorder;
   readonly #lastMinutes = new Map<string, MinuteCounts>();
   /** Each target's minutes inside its error-rate window (`Status5xxShare` sums over them). */
   readonly #recentMinutes = new Map<string, MinuteCounts[]>();
@@ -240,6 +244,9 @@ export class Watcher {
       });
     }
 
+    this.#history = new ProbeHistoryRecorder(new ProbeHistoryFiles(this.config.reports.dir), (message) =>
+      this.warn(message),
+    );
     this.#runner = new IncidentRunner({
       config: this.config,
       diagnose: options.deps?.diagnose ?? diagnoseOnce,
@@ -350,6 +357,7 @@ export class Watcher {
   }
 
   #record(results: readonly ProbeResult[], sampleMs: number): void {
+    this.#history.record(results, sampleMs);
     for (const result of results) {
       this.#evaluator.putMetric({
         name: 'ProbeFailed',
@@ -630,6 +638,7 @@ export class Watcher {
       }
       this.#stopped = true;
       await Promise.all([...this.#tailers.values()].map((entry) => entry.tailer.close()));
+      await this.#history.flush();
       await this.persist();
       this.#closed = true;
       const open = this.#book.active.filter((r) => r.resolvedAt === undefined).length;

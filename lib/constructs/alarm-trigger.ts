@@ -40,9 +40,20 @@ export interface AlarmTriggerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** The event pattern's `alarmName` clause for routes by name: each routed prefix and exact name. */
+/**
+ * The event pattern's `alarmName` clause for routes by name: each routed prefix, one prefix for every
+ * opted-in name under gatewatch's own (they need no entry of their own, however many), and the other
+ * names. Its size grows only with opted-in names outside the prefix, and is checked at synth.
+ */
 export function alarmNamePatterns(routes: AlarmRoutes): (string | { prefix: string })[] {
-  return [...Object.keys(routes.prefixes).map((prefix) => ({ prefix })), ...Object.keys(routes.names)];
+  const prefix = routes.contributorPrefix;
+  const names = Object.keys(routes.names);
+  const under = prefix === undefined ? [] : names.filter((name) => name.startsWith(prefix));
+  return [
+    ...Object.keys(routes.prefixes).map((p) => ({ prefix: p })),
+    ...(under.length > 0 && prefix !== undefined ? [{ prefix }] : []),
+    ...names.filter((name) => !under.includes(name)).sort(),
+  ];
 }
 
 /**
@@ -131,7 +142,7 @@ export class AlarmTrigger extends Construct {
       if (chars > MAX_EVENT_PATTERN_CHARS) {
         throw new AlarmTriggerPropsError(
           `the alarm rule's event pattern would be ${chars} characters; EventBridge allows ${MAX_EVENT_PATTERN_CHARS}: ` +
-            'rename the opted-in alarms to start with the gatewatch alarm prefix, or route fewer by name',
+            `rename the opted-in alarms to start with "${props.routes.contributorPrefix ?? 'gatewatch-'}" (they then need no entry of their own)`,
         );
       }
     }

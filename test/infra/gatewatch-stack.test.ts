@@ -492,12 +492,12 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
         props: { optInAlarms: { 'shop-api-5xx': 'shop', 'gatewatch-shop-custom': 'shop' } },
       });
 
-      // Users' alarms are ordinary alarms: matched by name by the state-change rule (the contributor rule
-      // only sees gatewatch's own multi-time-series alarms).
+      // Users' alarms are ordinary alarms, matched by the state-change rule (the contributor rule only sees
+      // gatewatch's own multi-time-series alarms); a name under the prefix needs no entry of its own.
       optIn.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: Match.objectLike({
           'detail-type': ['CloudWatch Alarm State Change'],
-          detail: Match.objectLike({ alarmName: ['shop-api-5xx', 'gatewatch-shop-custom'] }),
+          detail: Match.objectLike({ alarmName: [{ prefix: 'gatewatch-' }, 'shop-api-5xx'] }),
         }),
       });
       expect(JSON.parse(optInStack.trigger.starter.bundledDocuments[BUNDLED_FILES.alarmRoutes]!)).toEqual({

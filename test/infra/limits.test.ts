@@ -77,13 +77,16 @@ const MEASURE_ONLY = {
   '@aws-cdk/core:validateAgainstDefaultRules': false,
 };
 
-/** A CloudWatch "Alarm State Change" event for the last target's probe alarm. */
+/**
+ * The CloudWatch event for the last target's probe alarm: gatewatch's alarms are multi-time-series, so a
+ * target in ALARM arrives as a contributor of the one probe-failed alarm.
+ */
 function alarmEventFor(target: string) {
-  const alarmName = `gatewatch-${target}-probe-failed`;
+  const alarmName = 'gatewatch-probe-failed-1';
   return {
     version: '0',
     id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-    'detail-type': 'CloudWatch Alarm State Change',
+    'detail-type': 'CloudWatch Alarm Contributor State Change',
     source: 'aws.cloudwatch',
     account: '123456789012',
     time: '2026-12-06T22:00:00Z',
@@ -91,6 +94,7 @@ function alarmEventFor(target: string) {
     resources: [`arn:aws:cloudwatch:ap-southeast-2:123456789012:alarm:${alarmName}`],
     detail: {
       alarmName,
+      alarmContributor: { id: 'a1b2c3d4e5f60718', attributes: { Target: target } },
       state: { value: 'ALARM', reason: 'Threshold Crossed', timestamp: '2026-12-06T22:00:00.000+0000' },
       previousState: { value: 'OK' },
     },

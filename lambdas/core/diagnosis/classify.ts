@@ -4,6 +4,7 @@
  * evidence; this file is the table that orders them and the rules that choose among the failures: what
  * fails now weighs more than what stopped, and each failing upstream gets its own finding.
  */
+import { parseNginxDuration } from '../nginx/config.ts';
 import type { FailureGroup } from '../nginx/error-log.ts';
 import { redactText } from '../redact.ts';
 import type { CheckSummary, Finding, UpstreamFailureKind, Verdict } from '../types.ts';
@@ -163,15 +164,32 @@ function rankGroups(ctx: Context): {
     return symptom ? { leading: symptom, current: [], stopped: [] } : { current: [], stopped: [] };
   }
   const newest = Math.max(...causes.map((g) => Date.parse(g.lastAt)));
-  // Stopped: quiet for a while before the newest failure, or ended before another class of the same
-  // upstream began (refusals while a service restarted, then its timeouts).
+  // Stopped: quiet for a while before the newest failure, or ended before the requests of another class
+  // of the same upstream began (refusals while a service restarted, then its timeouts). A timeout line is
+  // written when the timeout fires: its request began that long before, maybe with the other class's.
   const superseded = (g: FailureGroup) =>
-    causes.some((h) => h !== g && h.peer === g.peer && Date.parse(h.firstAt) > Date.parse(g.lastAt));
+    causes.some(
+      (h) => h !== g && h.peer === g.peer && Date.parse(h.firstAt) - timeoutMs(ctx, h) > Date.parse(g.lastAt),
+    );
   const isCurrent = (g: FailureGroup) => Date.parse(g.lastAt) >= newest - STOPPED_MS && !superseded(g);
   // Stable: among classes still failing, the collector's order (count, then recency) holds.
   const current = causes.filter(isCurrent);
   const stopped = causes.filter((g) => !isCurrent(g));
   return { leading: current[0], current, stopped };
+}
+
+/** How long before its line a timed-out request began: the timeout nginx applies to that upstream. */
+function timeoutMs(ctx: Context, group: FailureGroup): number {
+  const suffix = {
+    'read-timeout': 'read_timeout',
+    'send-timeout': 'send_timeout',
+    'connect-timeout': 'connect_timeout',
+  }[group.kind as 'read-timeout' | 'send-timeout' | 'connect-timeout'];
+  if (suffix === undefined) return 0;
+  const pass = ctx.passes(group.peer)[0];
+  const setting = pass?.settings[`${pass.directive.replace(/_pass$/, '')}_${suffix}`];
+  // Without the configuration the line's own time is all there is.
+  return (setting ? parseNginxDuration(setting.value) : undefined) ?? 0;
 }
 
 /** ` and recovered: N requests to the upstream answered since` when the access log shows successes after it. */

@@ -129,11 +129,14 @@ gw_need_nginx() {
   fi
 }
 
-# True when a pid is this script or one of its descendants (pgrep must not find the script itself).
+# True when a pid is this script or one of its descendants, or another run of gatewatch's diagnostics
+# (two diagnoses at once): pgrep must not take gatewatch itself for the service.
 gw_is_own() {
-  local pid=$1 depth=0 line ppid
+  local pid=$1 depth=0 line ppid cmd
   while ((pid > 1 && depth < 64)); do
     ((pid == GW_MAIN_PID)) && return 0
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || cmd=''
+    [[ $cmd == *gatewatch-diagnostics* ]] && return 0
     [[ -r /proc/$pid/status ]] || return 1
     ppid=''
     while IFS= read -r line; do

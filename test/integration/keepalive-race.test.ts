@@ -10,15 +10,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Report } from '../../lambdas/core/types.ts';
 import { freePort } from '../../lambdas/local/lab/free-port.ts';
 import { NginxLab } from '../../lambdas/local/lab/nginx-lab.ts';
+import { runGatewatch } from '../support/cli.ts';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 
-const BIN = fileURLToPath(new URL('../../bin/gatewatch.mjs', import.meta.url));
+const gatewatch = (args: string[]) => runGatewatch(args);
 
 const APP = `
 import { createServer } from 'node:net';
@@ -49,22 +49,6 @@ let app: ChildProcess;
 let nginx: NginxLab;
 let configFile: string;
 let appPort: number;
-
-function gatewatch(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function post(path: string): Promise<number> {
   return new Promise((resolve, reject) => {

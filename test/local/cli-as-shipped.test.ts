@@ -1,7 +1,3 @@
-// The CLI as users run it: `bin/gatewatch.mjs` as a process, never a program assembled in the test. The
-// README's CLI table is the user's reference, so it and `gatewatch --help` must name the same commands and
-// flags.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -11,38 +7,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../lambdas/local/lab/free-port.ts';
+import { runGatewatch } from '../support/cli.ts';
 
 // Each test starts the real CLI (Node 24, TypeScript loaded from source); on a loaded two-core machine one
 // start can take many seconds. Speed is measured by `npm run bench`, not here.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 
-const BIN = fileURLToPath(new URL('../../bin/gatewatch.mjs', import.meta.url));
+const gatewatch = (args: string[]) => runGatewatch(args);
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function gatewatch(args: string[], cwd?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** The README's CLI table: command name → the flags its row names. */
 function readmeCommands(): Map<string, string[]> {

@@ -367,6 +367,7 @@ export class Watcher {
       });
       const previous = this.#lastResults.get(result.target);
       this.#lastResults.set(result.target, result);
+      this.#emit({ type: 'probe', at: this.#iso(), result });
       if (result.ok) delete this.#failingSince[result.target];
       else this.#failingSince[result.target] ??= Date.parse(result.at);
       if (previous === undefined || previous.ok !== result.ok) {
@@ -652,6 +653,14 @@ export class Watcher {
   /** Reports a problem of the pipeline itself as a `warning` event. */
   warn(message: string): void {
     this.#emit({ type: 'warning', at: this.#iso(), message });
+  }
+
+  /**
+   * Gives the terminal back at once (normal screen, cursor shown): for a process that exits before
+   * {@link stop} has finished. Idempotent; `stop` does it too.
+   */
+  closeView(): void {
+    this.#view.close();
   }
 
   #render(): void {

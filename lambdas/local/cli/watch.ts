@@ -95,11 +95,15 @@ export async function runWatchCommand(raw: unknown, io: Io, deps: WatchCommandDe
   // However the process ends (a second Ctrl-C, an uncaught error), the terminal is given back.
   const giveBack = () => handle.watcher.closeView();
   process.once('exit', giveBack);
+  // On a terminal the notices go to the screen's events rows, not across the screen.
+  const notice = (text: string) => {
+    if (!handle.watcher.note(text.trimEnd())) io.err(text);
+  };
   await new Promise<void>((resolve) => {
     const names = ['SIGINT', 'SIGTERM'] as const;
     const second = (signal: NodeJS.Signals) => {
       for (const name of names) signals.off(name, second);
-      io.err(
+      notice(
         `${signal} again: saving the state and stopping now; unfinished work resumes on the next start\n`,
       );
       void handle.stop({ force: true }).then(() => (deps.exit ?? process.exit)(130));
@@ -107,7 +111,7 @@ export async function runWatchCommand(raw: unknown, io: Io, deps: WatchCommandDe
     const first = (signal: NodeJS.Signals) => {
       for (const name of names) signals.off(name, first);
       for (const name of names) signals.on(name, second);
-      io.err(`${signal}: stopping once probes and diagnoses in flight are done (again to stop at once)\n`);
+      notice(`${signal}: stopping once probes and diagnoses in flight are done (again to stop at once)\n`);
       void handle.stop().then(() => {
         for (const name of names) signals.off(name, second);
         resolve();

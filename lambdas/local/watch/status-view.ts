@@ -368,6 +368,17 @@ export class LiveView {
     if (this.#status !== undefined) this.#draw();
   }
 
+  /**
+   * A notice of the program itself (e.g. "stopping…") for the screen's events rows: on a terminal it must
+   * not be written across the screen. Returns false when this view does not draw a screen (write it elsewhere).
+   */
+  note(line: string): boolean {
+    if (this.#options.mode !== 'tty') return false;
+    this.#events.push(safeForTerminal(line));
+    if (this.#status !== undefined) this.#draw();
+    return true;
+  }
+
   render(status: WatchStatus, nowMs: number): void {
     if (this.#options.mode !== 'tty') return;
     this.#status = { status, nowMs };

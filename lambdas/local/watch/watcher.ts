@@ -663,6 +663,11 @@ export class Watcher {
     this.#view.close();
   }
 
+  /** Shows a notice of the program on the terminal screen; false when there is no screen (print it instead). */
+  note(message: string): boolean {
+    return this.#view.note(`${this.#iso()} ${message}`);
+  }
+
   #render(): void {
     this.#view.render(this.status(), this.#now());
   }

@@ -2,13 +2,13 @@
 // process): whatever phase the demo is in, it stops its watch, its upstream processes and its nginx
 // (master and workers, a daemon that is not its child) and removes its temp folder before it exits 130.
 // An unrelated process started next to it (noise) must survive: the demo ends only what it started.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGatewatch, startGatewatch } from '../support/cli.ts';
+import { GATEWATCH_BIN, type RunningGatewatch, startGatewatch } from '../support/cli.ts';
 import { descendants, isRunning } from '../support/proc.ts';
 
 let out: string;
@@ -33,9 +33,21 @@ afterAll(async () => {
   await rm(out, { recursive: true, force: true });
 });
 
+/** A system Node older than 24: `bin/gatewatch.mjs` then re-runs itself with the checkout's Node 24. */
+const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((node) => {
+  try {
+    return Number(execFileSync(node, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 24;
+  } catch {
+    return false;
+  }
+});
+
 /** Starts the demo and waits until `ready` appears; returns what it started by then. */
-async function startDemo(ready: RegExp) {
-  running = startGatewatch(['demo', '--out', out]);
+async function startDemo(ready: RegExp, launcher?: string) {
+  running = startGatewatch(
+    ['demo', '--out', out],
+    launcher === undefined ? {} : { command: [launcher, GATEWATCH_BIN, 'demo', '--out', out] },
+  );
   const [, prefix] = (await running.waitFor(/\(prefix (\/\S+)\)\n/, 120_000)) as unknown as [string, string];
   await running.waitFor(ready, 180_000);
   const master = Number((await readFile(join(prefix, 'nginx.pid'), 'utf8')).trim());
@@ -70,6 +82,20 @@ describe('gatewatch demo stopped by a signal', () => {
     running!.child.kill('SIGINT');
     await expectAllGone(demo, running!.exited);
   }, 300_000);
+
+  it.skipIf(OLD_NODE === undefined)(
+    'through the launcher under an older system Node: Ctrl-C to the launcher reaches gatewatch once, and everything is cleaned up',
+    async () => {
+      const demo = await startDemo(/alarms OK; injecting faults/, OLD_NODE);
+      // the launcher, then the real gatewatch (Node 24) below it
+      expect(demo.started.length, JSON.stringify(demo.started)).toBeGreaterThanOrEqual(3);
+      running!.child.kill('SIGINT');
+      await expectAllGone(demo, running!.exited);
+      // one signal, passed on once: a clean stop, not the "again: at once" path
+      expect(running!.stderr.match(/SIGINT: stopping the demo/g)).toHaveLength(1);
+    },
+    300_000,
+  );
 
   it('on SIGTERM right after nginx is up stops everything it started as well', async () => {
     const demo = await startDemo(/healthy: GET \//);

@@ -1,7 +1,8 @@
 /**
  * `gatewatch watch`: the local pipeline. Every tick (the shortest probe interval, down to 1 s) it probes
  * the targets that are due, publishes `ProbeFailed` per target and one `Heartbeat` per run, reads what is
- * new in each access log into `Status5xxShare` over the error-rate window, evaluates the same alarm definitions the
+ * new in each access log into each target's `Status5xxShare` over the error-rate window (a log several
+ * targets name is split among them line by line: `shared-access-log.ts`), evaluates the same alarm definitions the
  * CDK stack deploys, and lets the incident lifecycle open, diagnose and resolve incidents. It also tails
  * each error log and counts both logs per minute and upstream (answers per peer, failures per kind) for
  * the status view; those counts feed no alarm.

@@ -85,7 +85,6 @@ function replayTerminal(output: string) {
   let frame: string[] | undefined;
   let line = '';
   const token =
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences are what is read
     /\x1b\[\?1049h|\x1b\[\?1049l|\x1b\[\?25[lh]|\x1b\[H|\x1b\[(\d+);(\d+)H|\x1b\[[0-9;]*[A-Za-z]|\r|\n|[^\x1b\r\n]+/g;
   for (const match of output.matchAll(token)) {
     const t = match[0];
@@ -180,7 +179,6 @@ describe('gatewatch watch with 50 targets', () => {
     await new Promise((r) => setTimeout(r, 4000));
     const { code } = await stopAndWait(run, run.child.pid!);
     expect(code).toBe(0);
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: no escape sequence may reach a pipe
     expect(run.stdout).not.toMatch(/\x1b/);
     expect(run.stdout).not.toContain('TARGET');
     const lines = run.stdout.trimEnd().split('\n');

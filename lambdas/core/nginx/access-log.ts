@@ -170,6 +170,12 @@ export class AccessLogRecord {
     return this.format === 'gatewatch' ? this.#slice(1) : undefined;
   }
 
+  /** `$host` as written, the line's last field (gatewatch format only). */
+  host(): string | undefined {
+    if (this.format !== 'gatewatch') return undefined;
+    return latin1.decode(this.buffer.subarray(this.offsets[11]! + 2, this.lineEnd));
+  }
+
   /** `$upstream_status` as written (gatewatch format only). */
   upstreamStatusText(): string | undefined {
     return this.format === 'gatewatch' ? this.#slice(2) : undefined;

@@ -408,7 +408,10 @@ function actionOf(message: string): string | undefined {
   const action = message.slice(at + 7);
   const comma = action.indexOf(', ');
   // Third-party modules tag the phase: `connecting to upstream(proxy_connect)` is still the connect phase.
-  const phrase = (comma === -1 ? action : action.slice(0, comma)).trim().replace(/,$/, '').replace(/\(\w+\)$/, '');
+  const phrase = (comma === -1 ? action : action.slice(0, comma))
+    .trim()
+    .replace(/,$/, '')
+    .replace(/\(\w+\)$/, '');
   return phrase || undefined;
 }
 

@@ -53,13 +53,19 @@ import { type GatewatchConfig, validateConfig } from '../../lambdas/core/config.
 import type { Report } from '../../lambdas/core/types.ts';
 import type { WorkflowOutcome } from '../../lambdas/local/workflow-runner.ts';
 import { WORKFLOW_TASK_NAMES, type WorkflowTaskName } from '../../lib/workflow/definition.ts';
-import { type StackPolicies, simulate, StackPolicies as Policies } from '../infra/iam-policies.ts';
+import { StackPolicies as Policies, type StackPolicies, simulate } from '../infra/iam-policies.ts';
 import { resolveValue } from '../infra/resolve-template.ts';
 import { scaleConfig } from '../infra/scale.ts';
 import { type IamRequest, iamRequests } from '../infra/sdk-calls.ts';
 import { type Moto, motoAvailable, motoSkipReason, startMoto } from '../support/moto.ts';
 import { AwsWire, FakeSsmAgent, LambdaFleet, LambdaService } from './support/aws-wire.ts';
-import { ACCOUNT, type BundledFunction, type BundledStack, REGION, synthesizeBundled } from './support/bundled-stack.ts';
+import {
+  ACCOUNT,
+  type BundledFunction,
+  type BundledStack,
+  REGION,
+  synthesizeBundled,
+} from './support/bundled-stack.ts';
 
 const INSTANCE_TAG = { key: 'gatewatch', value: 'enabled' };
 /** The user's own alarm the 1-target stack routes by name (a plain "CloudWatch Alarm State Change"). */
@@ -230,7 +236,8 @@ async function deploy(count: number, alarmAt: Date): Promise<Deployment> {
     optInAlarms: count === 1 ? { [OPT_IN_ALARM]: config.targets[0]!.name } : {},
   });
   const cdk = stack.stack;
-  const id = (construct: { node: { defaultChild?: unknown } }) => cdk.getLogicalId(construct.node.defaultChild as never);
+  const id = (construct: { node: { defaultChild?: unknown } }) =>
+    cdk.getLogicalId(construct.node.defaultChild as never);
 
   const bucketId = id(cdk.reports.bucket);
   const bucket = stack.ref(bucketId);
@@ -241,9 +248,11 @@ async function deploy(count: number, alarmAt: Date): Promise<Deployment> {
 
   const topicId = id(cdk.notifications.topic);
   const sns = new SNSClient(clientConfig());
-  const topicArn = (await sns.send(new CreateTopicCommand({ Name: stack.ref(topicId, 'TopicName') }))).TopicArn!;
+  const topicArn = (await sns.send(new CreateTopicCommand({ Name: stack.ref(topicId, 'TopicName') })))
+    .TopicArn!;
   expect(topicArn, 'the topic moto made is the one the template names').toBe(stack.ref(topicId));
-  const queueUrl = ((await sqs('CreateQueue', { QueueName: 'oncall-inbox' })) as { QueueUrl: string }).QueueUrl;
+  const queueUrl = ((await sqs('CreateQueue', { QueueName: 'oncall-inbox' })) as { QueueUrl: string })
+    .QueueUrl;
   const queueArn = (
     (await sqs('GetQueueAttributes', { QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })) as {
       Attributes: { QueueArn: string };
@@ -282,7 +291,9 @@ async function deploy(count: number, alarmAt: Date): Promise<Deployment> {
       }),
     )
   ).stateMachineArn!;
-  expect(stateMachineArn, 'the state machine moto made is the one the starter names').toBe(stack.ref(machineId));
+  expect(stateMachineArn, 'the state machine moto made is the one the starter names').toBe(
+    stack.ref(machineId),
+  );
 
   const agent = new FakeSsmAgent({ ssm, s3, ec2: new EC2Client(clientConfig()) }, INSTANCE_TAG);
   const wire = new AwsWire(moto.endpoint, agent);
@@ -380,7 +391,8 @@ function alarmStateChange(alarmName: string, at: Date) {
       alarmName,
       state: {
         value: 'ALARM',
-        reason: 'Threshold Crossed: 1 out of the last 1 datapoints [12.5] was greater than the threshold (5.0).',
+        reason:
+          'Threshold Crossed: 1 out of the last 1 datapoints [12.5] was greater than the threshold (5.0).',
         timestamp: at.toISOString().replace('Z', '+0000'),
       },
       previousState: { value: 'OK', reason: 'Threshold Crossed', timestamp: at.toISOString() },
@@ -440,7 +452,9 @@ async function runPipeline(d: Deployment, event: unknown): Promise<PipelineRun> 
   const outcome = (await machine.run(JSON.parse(execution.input!)).result) as WorkflowOutcome;
   await d.agent.settled();
 
-  const bucket = d.stack.ref(d.stack.stack.getLogicalId(d.stack.stack.reports.bucket.node.defaultChild as never));
+  const bucket = d.stack.ref(
+    d.stack.stack.getLogicalId(d.stack.stack.reports.bucket.node.defaultChild as never),
+  );
   const s3 = new S3Client(clientConfig());
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'incidents/' }));
   const objects = new Map<string, string>();
@@ -472,7 +486,10 @@ async function deniedCalls(d: Deployment): Promise<{ checked: number; denied: st
       const requests: IamRequest[] = iamRequests(call, tags);
       if (call.client === 'sns' && call.command === 'Publish') {
         // SNS uses the topic's key on the publisher's behalf.
-        const context = { 'kms:EncryptionContext:aws:sns:topicArn': String(call.input.TopicArn), 'aws:SecureTransport': 'true' };
+        const context = {
+          'kms:EncryptionContext:aws:sns:topicArn': String(call.input.TopicArn),
+          'aws:SecureTransport': 'true',
+        };
         for (const action of ['kms:GenerateDataKey', 'kms:Decrypt'])
           requests.push({ action, resource: d.policies.topicKeyArn(), context, from: 'sns.Publish (key)' });
       }
@@ -487,7 +504,9 @@ async function deniedCalls(d: Deployment): Promise<{ checked: number; denied: st
           resourcePolicy: d.policies.resourcePolicyFor(request.resource),
         });
         if (decision !== 'Allowed')
-          denied.push(`${functionId}: ${request.action} on ${request.resource} (${request.from}) → ${decision}`);
+          denied.push(
+            `${functionId}: ${request.action} on ${request.resource} (${request.from}) → ${decision}`,
+          );
       }
     }
   }
@@ -502,6 +521,14 @@ function expectDiagnosed(d: Deployment, run: PipelineRun, targetIndex: number): 
   const why = `report: ${JSON.stringify({ rootCause: report.verdict.rootCause, summary: report.verdict.summary })}`;
 
   expect(outcome.report?.degraded, why).toBe(false);
+  // No Task failed and was caught on the way (a caught failure still ends in a report).
+  const caught = ['gatherError', 'hostsError', 'networkError', 'reportError', 'notifyError'].filter(
+    (key) => key in outcome,
+  );
+  expect(caught.map((key) => `${key}: ${JSON.stringify(outcome[key])}`)).toEqual([]);
+  expect(outcome.network, 'the network path was evaluated on moto’s EC2 inventory').toMatchObject({
+    status: 'checked',
+  });
   expect(report.target).toBe(target.name);
   expect(report.incidentId).toBe(started.incidentId);
   expect(['healthy', 'insufficient-evidence'], why).not.toContain(report.verdict.rootCause);
@@ -519,12 +546,17 @@ function expectDiagnosed(d: Deployment, run: PipelineRun, targetIndex: number): 
   const index = JSON.parse(objects.get('incidents/index.json') ?? '{"incidents":[]}') as {
     incidents: { id: string; target: string; rootCause: string }[];
   };
-  expect(index.incidents.find((e) => e.id === started.incidentId), 'the index entry').toMatchObject({
+  expect(
+    index.incidents.find((e) => e.id === started.incidentId),
+    'the index entry',
+  ).toMatchObject({
     target: target.name,
     rootCause: report.verdict.rootCause,
   });
 
-  expect(message.TopicArn).toBe(d.stack.ref(d.stack.stack.getLogicalId(d.stack.stack.notifications.topic.node.defaultChild as never)));
+  expect(message.TopicArn).toBe(
+    d.stack.ref(d.stack.stack.getLogicalId(d.stack.stack.notifications.topic.node.defaultChild as never)),
+  );
   expect(message.Message).toContain(target.name);
   expect(message.Message).toContain(report.verdict.rootCause);
   expect(message.Message).toContain(`incidents/${started.incidentId}/`);
@@ -547,92 +579,131 @@ function expectDiagnosed(d: Deployment, run: PipelineRun, targetIndex: number): 
   const sent = calls('SendDiagnostics').filter((c) => c.command === 'SendCommand');
   expect(sent.map((c) => c.input.InstanceIds)).toEqual([[target.aws!.instanceId]]);
   expect(d.agent.runs.map((r) => [r.instanceId, r.exitCode])).toEqual([[target.aws!.instanceId, 0]]);
-  const described = calls('CheckNetworkPath').filter((c) => c.command === 'DescribeInstances');
-  expect(described.length).toBeGreaterThan(0);
-  for (const call of described) expect(call.input['InstanceId.1']).toBe(target.aws!.instanceId);
+  // The network step reads the VPC of this target's instance only: by instance id, then by vpc-id.
+  const [byId, ...byVpc] = calls('CheckNetworkPath').filter((c) => c.client === 'ec2');
+  expect(byId?.command).toBe('DescribeInstances');
+  expect(byId?.input['InstanceId.1']).toBe(target.aws!.instanceId);
+  expect(byId?.input).not.toHaveProperty('InstanceId.2');
+  expect(byVpc.map((c) => c.command).sort()).toEqual([
+    'DescribeInstances',
+    'DescribeNetworkAcls',
+    'DescribeNetworkInterfaces',
+    'DescribeRouteTables',
+    'DescribeSecurityGroups',
+    'DescribeSubnets',
+  ]);
+  for (const call of byVpc) expect(call.input['Filter.1.Name'], call.command).toBe('vpc-id');
   expect(d.wire.unreadable).toEqual([]);
 }
 
 // ------------------------------------------------------------------------------------------ the tests
 
-describe.skipIf(!motoAvailable)(`the deployed pipeline over the wire, against moto_server ${motoSkipReason}`, () => {
-  beforeAll(async () => {
-    moto = await startMoto(60_000);
-  }, 90_000);
-  afterAll(async () => {
-    await moto?.stop();
-  });
-
-  describe('one target: a routed alarm’s state change', () => {
-    let d: Deployment;
-    let run: PipelineRun;
-    const alarmAt = new Date(Date.now() - 60_000);
-
+describe.skipIf(!motoAvailable)(
+  `the deployed pipeline over the wire, against moto_server ${motoSkipReason}`,
+  () => {
     beforeAll(async () => {
-      d = await deploy(1, alarmAt);
-      run = await runPipeline(d, alarmStateChange(OPT_IN_ALARM, alarmAt));
-    }, 600_000);
+      moto = await startMoto(60_000);
+    }, 90_000);
     afterAll(async () => {
-      await d?.stop();
+      await moto?.stop();
     });
 
-    it('diagnoses the target: report in S3, index entry, message on the topic', () => {
-      expectDiagnosed(d, run, 0);
-      expect(run.report.trigger.detail).toContain(OPT_IN_ALARM);
+    describe('one target: a routed alarm’s state change', () => {
+      let d: Deployment;
+      let run: PipelineRun;
+      const alarmAt = new Date(Date.now() - 60_000);
+
+      beforeAll(async () => {
+        d = await deploy(1, alarmAt);
+        run = await runPipeline(d, alarmStateChange(OPT_IN_ALARM, alarmAt));
+      }, 600_000);
+      afterAll(async () => {
+        await d?.stop();
+      });
+
+      it('diagnoses the target: report in S3, index entry, message on the topic', () => {
+        if (process.env.GW_E2E_DEBUG)
+          console.log(
+            JSON.stringify(
+              {
+                verdict: run.report.verdict,
+                subject: run.message.Subject,
+                msg: run.message.Message,
+                calls: Object.fromEntries(
+                  [...d.wire.calls].map(([k, v]) => [k, v.map((c) => `${c.client}.${c.command}`)]),
+                ),
+                invoked: d.lambda.invoked,
+                agent: d.agent.runs.map((r) => ({
+                  id: r.instanceId,
+                  code: r.exitCode,
+                  out: r.stdout?.length,
+                  err: r.stderr,
+                })),
+                keys: [...run.objects.keys()],
+              },
+              null,
+              1,
+            ),
+          );
+        expectDiagnosed(d, run, 0);
+        expect(run.report.trigger.detail).toContain(OPT_IN_ALARM);
+      });
+
+      it('folds the contributor event of the same outage into the running incident', async () => {
+        const target = d.config.targets[0]!.name;
+        const again = await d.fleet.invoke(
+          d.functions.Starter,
+          contributorStateChange('gatewatch-error-rate-1', target, new Date(alarmAt.getTime() + 20_000)),
+        );
+        expect(again.result).toMatchObject({ status: 'already-started', incidentId: run.started.incidentId });
+        const sfn = new SFNClient(clientConfig());
+        const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: d.stateMachineArn }));
+        expect(executions.executions).toHaveLength(1);
+      });
+
+      it('allows every AWS call each bundled Lambda made, under its own synthesized role', async () => {
+        const { checked, denied } = await deniedCalls(d);
+        expect(checked).toBeGreaterThan(10);
+        expect(denied).toEqual([]);
+      }, 120_000);
+
+      it('ran each bundle with the template’s environment: configuration and routes from files in the package', () => {
+        for (const fn of Object.values(d.functions)) {
+          expect(Object.keys(fn.environment)).not.toContain('GATEWATCH_CONFIG');
+          expect(Object.keys(fn.environment)).not.toContain('GATEWATCH_ALARM_ROUTES');
+          expect(readFileSync(`${fn.assetDir}/gatewatch-config.json`, 'utf8')).toContain(
+            d.config.targets[0]!.name,
+          );
+        }
+      });
     });
 
-    it('folds the contributor event of the same outage into the running incident', async () => {
-      const target = d.config.targets[0]!.name;
-      const again = await d.fleet.invoke(
-        d.functions.Starter,
-        contributorStateChange('gatewatch-error-rate-1', target, new Date(alarmAt.getTime() + 20_000)),
-      );
-      expect(again.result).toMatchObject({ status: 'already-started', incidentId: run.started.incidentId });
-      const sfn = new SFNClient(clientConfig());
-      const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: d.stateMachineArn }));
-      expect(executions.executions).toHaveLength(1);
+    describe('fifty targets: a contributor event for target #37', () => {
+      const TARGET = 37;
+      let d: Deployment;
+      let run: PipelineRun;
+      const alarmAt = new Date(Date.now() - 60_000);
+
+      beforeAll(async () => {
+        d = await deploy(50, alarmAt);
+        const target = d.config.targets[TARGET]!.name;
+        run = await runPipeline(d, contributorStateChange('gatewatch-probe-failed-1', target, alarmAt));
+      }, 900_000);
+      afterAll(async () => {
+        await d?.stop();
+      });
+
+      it('diagnoses target #37 with its own upstreams, host and log groups', () => {
+        expect(d.config.targets).toHaveLength(50);
+        expectDiagnosed(d, run, TARGET);
+        expect(run.report.trigger.detail).toContain(d.config.targets[TARGET]!.name);
+      });
+
+      it('allows every AWS call each bundled Lambda made, under its own synthesized role', async () => {
+        const { checked, denied } = await deniedCalls(d);
+        expect(checked).toBeGreaterThan(10);
+        expect(denied).toEqual([]);
+      }, 120_000);
     });
-
-    it('allows every AWS call each bundled Lambda made, under its own synthesized role', async () => {
-      const { checked, denied } = await deniedCalls(d);
-      expect(checked).toBeGreaterThan(10);
-      expect(denied).toEqual([]);
-    }, 120_000);
-
-    it('ran each bundle with the template’s environment: configuration and routes from files in the package', () => {
-      for (const fn of Object.values(d.functions)) {
-        expect(Object.keys(fn.environment)).not.toContain('GATEWATCH_CONFIG');
-        expect(Object.keys(fn.environment)).not.toContain('GATEWATCH_ALARM_ROUTES');
-        expect(readFileSync(`${fn.assetDir}/gatewatch-config.json`, 'utf8')).toContain(d.config.targets[0]!.name);
-      }
-    });
-  });
-
-  describe('fifty targets: a contributor event for target #37', () => {
-    const TARGET = 37;
-    let d: Deployment;
-    let run: PipelineRun;
-    const alarmAt = new Date(Date.now() - 60_000);
-
-    beforeAll(async () => {
-      d = await deploy(50, alarmAt);
-      const target = d.config.targets[TARGET]!.name;
-      run = await runPipeline(d, contributorStateChange('gatewatch-probe-failed-1', target, alarmAt));
-    }, 900_000);
-    afterAll(async () => {
-      await d?.stop();
-    });
-
-    it('diagnoses target #37 with its own upstreams, host and log groups', () => {
-      expect(d.config.targets).toHaveLength(50);
-      expectDiagnosed(d, run, TARGET);
-      expect(run.report.trigger.detail).toContain(d.config.targets[TARGET]!.name);
-    });
-
-    it('allows every AWS call each bundled Lambda made, under its own synthesized role', async () => {
-      const { checked, denied } = await deniedCalls(d);
-      expect(checked).toBeGreaterThan(10);
-      expect(denied).toEqual([]);
-    }, 120_000);
-  });
-});
+  },
+);

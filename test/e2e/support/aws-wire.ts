@@ -22,7 +22,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,9 +90,7 @@ export function readAwsRequest(request: RawRequest): SdkCall {
         ? url.searchParams.get('list-type') === '2'
           ? 'ListObjectsV2'
           : `${request.method}Bucket`
-        : { GET: 'GetObject', PUT: 'PutObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[
-            request.method
-          ]);
+        : { GET: 'GetObject', PUT: 'PutObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[request.method]);
     const input: Record<string, unknown> = { Bucket: decodeURIComponent(bucket ?? '') };
     if (key !== '') input.Key = key;
     if (h['if-none-match']) input.IfNoneMatch = h['if-none-match'];
@@ -253,7 +251,10 @@ export class FakeSsmAgent {
   readonly #ec2: EC2Client;
   readonly #instanceTag: { key: string; value: string };
 
-  constructor(clients: { ssm: SSMClient; s3: S3Client; ec2: EC2Client }, instanceTag: { key: string; value: string }) {
+  constructor(
+    clients: { ssm: SSMClient; s3: S3Client; ec2: EC2Client },
+    instanceTag: { key: string; value: string },
+  ) {
     this.#ssm = clients.ssm;
     this.#s3 = clients.s3;
     this.#ec2 = clients.ec2;
@@ -284,8 +285,11 @@ export class FakeSsmAgent {
       }
     }
     const documentName = String(input.DocumentName);
-    const document = await this.#ssm.send(new GetDocumentCommand({ Name: documentName })).catch(() => undefined);
-    if (!document?.Content) return jsonError(400, 'InvalidDocument', `document ${documentName} does not exist`);
+    const document = await this.#ssm
+      .send(new GetDocumentCommand({ Name: documentName }))
+      .catch(() => undefined);
+    if (!document?.Content)
+      return jsonError(400, 'InvalidDocument', `document ${documentName} does not exist`);
     const content = JSON.parse(document.Content) as {
       parameters: Record<string, DocumentParameter>;
       mainSteps: { action: string; name: string; inputs: { runCommand: string[] } }[];
@@ -346,7 +350,12 @@ export class FakeSsmAgent {
       }
       const timeoutSeconds = Number(values.executionTimeout ?? 3600);
       const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn('sh', [script], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        const child = spawn('sh', [script], {
+          cwd: dir,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (c: Buffer) => {
@@ -477,19 +486,27 @@ export class LambdaFleet {
       child.on('message', (message: { type: string; id?: number } & Record<string, unknown>) => {
         if (message.type === 'ready') resolve();
         else if (message.type === 'init-error')
-          reject(new LambdaInitError(`${fn.logicalId}: ${String(message.errorType)}: ${String(message.errorMessage)}`));
+          reject(
+            new LambdaInitError(
+              `${fn.logicalId}: ${String(message.errorType)}: ${String(message.errorMessage)}`,
+            ),
+          );
         else if (message.id !== undefined) {
           const settle = this.#pending.get(message.id);
           this.#pending.delete(message.id);
           settle?.(
             message.type === 'result'
               ? { result: message.result }
-              : { error: { errorType: String(message.errorType), errorMessage: String(message.errorMessage) } },
+              : {
+                  error: { errorType: String(message.errorType), errorMessage: String(message.errorMessage) },
+                },
           );
         }
       });
       child.once('exit', (code) =>
-        reject(new LambdaInitError(`${fn.logicalId} exited (${code}) during init: ${running.output.slice(-2000)}`)),
+        reject(
+          new LambdaInitError(`${fn.logicalId} exited (${code}) during init: ${running.output.slice(-2000)}`),
+        ),
       );
     });
   }
@@ -555,8 +572,13 @@ export class LambdaService {
       const body = await readBody(incoming);
       const fn = match ? fleet.find(decodeURIComponent(match[1]!)) : undefined;
       if (!fn) {
-        outgoing.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
-        outgoing.end(JSON.stringify({ Type: 'User', message: `Function not found: ${match?.[1] ?? incoming.url}` }));
+        outgoing.writeHead(404, {
+          'content-type': 'application/json',
+          'x-amzn-errortype': 'ResourceNotFoundException',
+        });
+        outgoing.end(
+          JSON.stringify({ Type: 'User', message: `Function not found: ${match?.[1] ?? incoming.url}` }),
+        );
         return;
       }
       service?.invoked.push(fn.logicalId);

@@ -26,13 +26,14 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetDocumentCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { SdkCall } from '../../infra/sdk-calls.ts';
 import type { BundledFunction } from './bundled-stack.ts';
 
-const RUNTIME = new URL('./lambda-runtime.mjs', import.meta.url).pathname;
+const RUNTIME = fileURLToPath(new URL('./lambda-runtime.mjs', import.meta.url));
 
 /** The SDK client names `sdk-calls.ts` uses, by SigV4 service name. */
 const CLIENT_OF_SERVICE: Record<string, string> = {
@@ -560,6 +561,8 @@ export class LambdaService {
   readonly #server: Server;
   /** Function logical ids in the order they were invoked through this API. */
   readonly invoked: string[] = [];
+  /** Each invocation's payload sizes (bytes of JSON): what Step Functions passes in and gets back. */
+  readonly payloads: { functionId: string; requestBytes: number; responseBytes: number }[] = [];
 
   private constructor(server: Server) {
     this.#server = server;
@@ -589,8 +592,14 @@ export class LambdaService {
         'x-amzn-requestid': randomUUID(),
       };
       if (outcome.error) headers['x-amz-function-error'] = 'Unhandled';
+      const answer = JSON.stringify(outcome.error ?? outcome.result ?? null);
+      service?.payloads.push({
+        functionId: fn.logicalId,
+        requestBytes: body.length,
+        responseBytes: Buffer.byteLength(answer),
+      });
       outgoing.writeHead(200, headers);
-      outgoing.end(JSON.stringify(outcome.error ?? outcome.result ?? null));
+      outgoing.end(answer);
     });
     service = new LambdaService(server);
     return { service, endpoint: await listen(server) };

@@ -51,6 +51,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewatchConfig, validateConfig } from '../../lambdas/core/config.ts';
 import type { Report } from '../../lambdas/core/types.ts';
+import { EPISODE_MINUTES, episodeSlot } from '../../lambdas/handlers/alarm-episode.ts';
 import type { WorkflowOutcome } from '../../lambdas/local/workflow-runner.ts';
 import { WORKFLOW_TASK_NAMES, type WorkflowTaskName } from '../../lib/workflow/definition.ts';
 import { StackPolicies as Policies, type StackPolicies, simulate } from '../infra/iam-policies.ts';
@@ -637,9 +638,12 @@ describe.skipIf(!motoAvailable)(
 
       it('folds the contributor event of the same outage into the running incident', async () => {
         const target = d.config.targets[0]!.name;
+        // The error-rate alarm fires 20 s later, within the same episode slot.
+        const slotEnd = episodeSlot(alarmAt).getTime() + EPISODE_MINUTES * 60_000;
+        const sameEpisodeLater = new Date(Math.min(alarmAt.getTime() + 20_000, slotEnd - 1000));
         const again = await d.fleet.invoke(
           d.functions.Starter,
-          contributorStateChange('gatewatch-error-rate-1', target, new Date(alarmAt.getTime() + 20_000)),
+          contributorStateChange('gatewatch-error-rate-1', target, sameEpisodeLater),
         );
         expect(again.result).toMatchObject({ status: 'already-started', incidentId: run.started.incidentId });
         const sfn = new SFNClient(clientConfig());

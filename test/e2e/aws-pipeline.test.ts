@@ -1,5 +1,5 @@
-// The deployed pipeline end to end, over the wire: a CloudWatch alarm event → the bundled starter
-// Lambda → the state machine definition as moto holds it (the template's DefinitionString, resolved)
+// The deployed pipeline end to end, over the wire: a CloudWatch alarm event on moto's EventBridge bus →
+// the trigger's rules as synthesized → the bundled starter Lambda → the state machine definition as moto holds it (the template's DefinitionString, resolved)
 // run by aws-local-stepfunctions, whose Tasks invoke their Resource ARNs through Lambda's Invoke API →
 // the bundled task Lambdas (cdk.out asset folders, one Node.js process each, the template's environment)
 // with every AWS client pointed at moto_server → the report in moto's S3 and the message on moto's SNS
@@ -7,7 +7,9 @@
 //
 // What is not moto, and why:
 // - Lambda itself: moto runs functions only in Docker. `LambdaFleet`/`LambdaService` (support/aws-wire.ts)
-//   run the bundles in Node.js 24 processes behind the Invoke API.
+//   run the bundles in Node.js 24 processes behind the Invoke API. For the same reason the rules' target
+//   in moto is an SQS queue, whose message (the event as the rule delivers it) the test hands to the
+//   starter.
 // - Step Functions' interpreter: moto stores the state machine and records StartExecution, but does not
 //   run it; aws-local-stepfunctions runs the definition moto returns, with the execution input moto kept.
 // - The SSM agent: moto records SendCommand but runs nothing and answers GetCommandInvocation with empty
@@ -83,22 +85,49 @@ const clientConfig = () => ({
 // ------------------------------------------------------------------------------------------ the world
 
 /**
- * An SQS call to moto in the JSON protocol (the SQS client is not among this project's packages; the
- * queue only stands in for the on-call inbox subscribed to the topic).
+ * A call to moto in the JSON protocol, for the services whose SDK client is not among this project's
+ * packages: SQS (queues standing in for the on-call inbox and for the starter as a rule target) and
+ * EventBridge (the trigger's rules).
  */
-async function sqs(action: string, input: Record<string, unknown>): Promise<unknown> {
+async function motoJson(
+  service: 'sqs' | 'events',
+  action: string,
+  input: Record<string, unknown>,
+): Promise<unknown> {
+  const [target, version] = service === 'sqs' ? ['AmazonSQS', '1.0'] : ['AWSEvents', '1.1'];
   const response = await fetch(moto.endpoint, {
     method: 'POST',
     headers: {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amz-target': `AmazonSQS.${action}`,
-      authorization: `AWS4-HMAC-SHA256 Credential=test/20261207/${REGION}/sqs/aws4_request, SignedHeaders=host, Signature=0`,
+      'content-type': `application/x-amz-json-${version}`,
+      'x-amz-target': `${target}.${action}`,
+      authorization: `AWS4-HMAC-SHA256 Credential=test/20261207/${REGION}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
     },
     body: JSON.stringify(input),
   });
   const body = await response.text();
-  if (!response.ok) throw new Error(`SQS ${action}: ${response.status} ${body}`);
-  return JSON.parse(body);
+  if (!response.ok) throw new Error(`${service} ${action}: ${response.status} ${body}`);
+  return body === '' ? {} : JSON.parse(body);
+}
+
+const sqs = (action: string, input: Record<string, unknown>) => motoJson('sqs', action, input);
+
+async function createQueue(name: string): Promise<{ url: string; arn: string }> {
+  const url = ((await sqs('CreateQueue', { QueueName: name })) as { QueueUrl: string }).QueueUrl;
+  const arn = (
+    (await sqs('GetQueueAttributes', { QueueUrl: url, AttributeNames: ['QueueArn'] })) as {
+      Attributes: { QueueArn: string };
+    }
+  ).Attributes.QueueArn;
+  return { url, arn };
+}
+
+async function receive(queueUrl: string, waitSeconds: number): Promise<string[]> {
+  const received = (await sqs('ReceiveMessage', {
+    QueueUrl: queueUrl,
+    MaxNumberOfMessages: 10,
+    WaitTimeSeconds: waitSeconds,
+  })) as { Messages?: { Body: string }[] };
+  return (received.Messages ?? []).map((m) => m.Body);
 }
 
 interface Host {
@@ -213,6 +242,8 @@ async function writeNginxLogs(config: GatewatchConfig, alarmAt: Date): Promise<v
 
 interface Deployment {
   stack: BundledStack;
+  /** Where the trigger's rules deliver (in the starter's place). */
+  ruleQueueUrl: string;
   config: GatewatchConfig;
   hosts: Host[];
   queueUrl: string;
@@ -252,14 +283,35 @@ async function deploy(count: number, alarmAt: Date): Promise<Deployment> {
   const topicArn = (await sns.send(new CreateTopicCommand({ Name: stack.ref(topicId, 'TopicName') })))
     .TopicArn!;
   expect(topicArn, 'the topic moto made is the one the template names').toBe(stack.ref(topicId));
-  const queueUrl = ((await sqs('CreateQueue', { QueueName: 'oncall-inbox' })) as { QueueUrl: string })
-    .QueueUrl;
-  const queueArn = (
-    (await sqs('GetQueueAttributes', { QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })) as {
-      Attributes: { QueueArn: string };
-    }
-  ).Attributes.QueueArn;
+  const { url: queueUrl, arn: queueArn } = await createQueue('oncall-inbox');
   await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+
+  // The trigger's rules, as synthesized, on moto's default bus. Their target is the starter; moto
+  // delivers to Lambda targets only through Docker, so an SQS queue takes the starter's place as the
+  // target and the test hands what arrives there to the bundled starter.
+  const starterArn = stack.fn(/starts one diagnosis/).arn;
+  const { url: ruleQueueUrl, arn: ruleQueueArn } = await createQueue('starter-deliveries');
+  let rules = 0;
+  for (const [ruleId, rule] of Object.entries(stack.template.Resources)) {
+    if (rule.Type !== 'AWS::Events::Rule') continue;
+    const p = resolveValue(stack.template, rule.Properties) as {
+      EventPattern: unknown;
+      State: string;
+      Targets: { Arn: string; Id: string }[];
+    };
+    if (!p.Targets.some((t) => t.Arn === starterArn)) continue;
+    rules++;
+    await motoJson('events', 'PutRule', {
+      Name: stack.ref(ruleId),
+      EventPattern: JSON.stringify(p.EventPattern),
+      State: p.State,
+    });
+    await motoJson('events', 'PutTargets', {
+      Rule: stack.ref(ruleId),
+      Targets: [{ Id: 'starter', Arn: ruleQueueArn }],
+    });
+  }
+  expect(rules, 'rules that invoke the starter').toBeGreaterThan(0);
 
   const documentId = cdk.getLogicalId(cdk.diagnostics.document);
   const document = stack.template.Resources[documentId]!.Properties!;
@@ -342,6 +394,7 @@ async function deploy(count: number, alarmAt: Date): Promise<Deployment> {
 
   return {
     stack,
+    ruleQueueUrl,
     config,
     hosts,
     queueUrl,
@@ -401,7 +454,30 @@ function alarmStateChange(alarmName: string, at: Date) {
   };
 }
 
-function contributorStateChange(alarmName: string, target: string, at: Date) {
+type AlarmEvent = Omit<ReturnType<typeof alarmStateChange>, 'detail'> & { detail: Record<string, unknown> };
+
+/**
+ * CloudWatch's part: the event put on moto's default bus (moto accepts an `aws.` source from a client;
+ * AWS would not), and what the trigger's rules delivered for it, as the starter receives it.
+ */
+async function throughEventBridge(d: Deployment, event: AlarmEvent): Promise<unknown[]> {
+  const put = (await motoJson('events', 'PutEvents', {
+    Entries: [
+      {
+        Source: event.source,
+        DetailType: event['detail-type'],
+        Detail: JSON.stringify(event.detail),
+        Resources: event.resources,
+        Time: Date.parse(event.time) / 1000,
+      },
+    ],
+  })) as { FailedEntryCount: number };
+  expect(put.FailedEntryCount).toBe(0);
+  // moto's envelope lacks `account`, which EventBridge always sets (the account the event came from).
+  return (await receive(d.ruleQueueUrl, 2)).map((body) => ({ account: ACCOUNT, ...JSON.parse(body) }));
+}
+
+function contributorStateChange(alarmName: string, target: string, at: Date): AlarmEvent {
   const event = alarmStateChange(alarmName, at);
   return {
     ...event,
@@ -435,8 +511,11 @@ async function getText(key: string, bucket: string): Promise<string | undefined>
 }
 
 /** EventBridge delivers `event` to the starter; the execution it started in moto runs to the end. */
-async function runPipeline(d: Deployment, event: unknown): Promise<PipelineRun> {
-  const delivered = await d.fleet.invoke(d.functions.Starter, event);
+async function runPipeline(d: Deployment, event: AlarmEvent): Promise<PipelineRun> {
+  const [routed, ...more] = await throughEventBridge(d, event);
+  expect(more, 'one rule matched').toEqual([]);
+  expect(routed, 'the trigger’s rule matched the event').toBeDefined();
+  const delivered = await d.fleet.invoke(d.functions.Starter, routed);
   expect(delivered.error, d.fleet.output(d.functions.Starter.logicalId).slice(-3000)).toBeUndefined();
   const started = delivered.result as PipelineRun['started'];
   expect(started.status).toBe('started');
@@ -466,13 +545,9 @@ async function runPipeline(d: Deployment, event: unknown): Promise<PipelineRun> 
   expect([...objects.keys()], 'report.json in moto’s S3').toContain(reportKey);
   const report = JSON.parse(objects.get(reportKey)!) as Report;
 
-  const received = (await sqs('ReceiveMessage', {
-    QueueUrl: d.queueUrl,
-    MaxNumberOfMessages: 10,
-    WaitTimeSeconds: 5,
-  })) as { Messages?: { Body: string }[] };
-  expect(received.Messages ?? [], 'one message on the topic').toHaveLength(1);
-  const message = JSON.parse(received.Messages![0]!.Body) as PipelineRun['message'];
+  const inbox = await receive(d.queueUrl, 5);
+  expect(inbox, 'one message on the topic').toHaveLength(1);
+  const message = JSON.parse(inbox[0]!) as PipelineRun['message'];
   return { started, outcome, report, objects, message };
 }
 
@@ -641,10 +716,12 @@ describe.skipIf(!motoAvailable)(
         // The error-rate alarm fires 20 s later, within the same episode slot.
         const slotEnd = episodeSlot(alarmAt).getTime() + EPISODE_MINUTES * 60_000;
         const sameEpisodeLater = new Date(Math.min(alarmAt.getTime() + 20_000, slotEnd - 1000));
-        const again = await d.fleet.invoke(
-          d.functions.Starter,
+        const delivered = await throughEventBridge(
+          d,
           contributorStateChange('gatewatch-error-rate-1', target, sameEpisodeLater),
         );
+        expect(delivered).toHaveLength(1);
+        const again = await d.fleet.invoke(d.functions.Starter, delivered[0]);
         expect(again.result).toMatchObject({ status: 'already-started', incidentId: run.started.incidentId });
         const sfn = new SFNClient(clientConfig());
         const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: d.stateMachineArn }));
@@ -687,6 +764,14 @@ describe.skipIf(!motoAvailable)(
         expect(d.config.targets).toHaveLength(50);
         expectDiagnosed(d, run, TARGET);
         expect(run.report.trigger.detail).toContain(d.config.targets[TARGET]!.name);
+      });
+
+      it('delivers nothing to the starter for an alarm that is not routed, or a contributor back to OK', async () => {
+        const target = d.config.targets[TARGET]!.name;
+        const ok = contributorStateChange('gatewatch-probe-failed-1', target, alarmAt);
+        (ok.detail.state as { value: string }).value = 'OK';
+        expect(await throughEventBridge(d, ok)).toEqual([]);
+        expect(await throughEventBridge(d, alarmStateChange('payroll-db-cpu', alarmAt))).toEqual([]);
       });
 
       it('allows every AWS call each bundled Lambda made, under its own synthesized role', async () => {

@@ -18,7 +18,7 @@
 // - Logs Insights: not on this path. The evidence is read with FilterLogEvents, which moto implements;
 //   only the log-rate Lambda (detection, not run here) uses StartQuery/GetQueryResults, whose results
 //   moto does not compute from the log events. No call here is mocked with aws-sdk-client-mock.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
@@ -410,6 +410,7 @@ async function deploy(count: number, alarmAt: Date): Promise<Deployment> {
       await fleet.stop();
       await lambda.close();
       await wire.close();
+      rmSync(stack.outdir, { recursive: true, force: true });
       for (const [key, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;

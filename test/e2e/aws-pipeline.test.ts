@@ -1,6 +1,6 @@
 // The deployed pipeline end to end, over the wire: a CloudWatch alarm event on moto's EventBridge bus →
-// the trigger's rules as synthesized → the bundled starter Lambda → the state machine definition as moto holds it (the template's DefinitionString, resolved)
-// run by aws-local-stepfunctions, whose Tasks invoke their Resource ARNs through Lambda's Invoke API →
+// the trigger's rules as synthesized → the bundled starter Lambda → the state machine definition as moto
+// holds it (the template's DefinitionString, resolved) run by aws-local-stepfunctions, whose Tasks invoke their Resource ARNs through Lambda's Invoke API →
 // the bundled task Lambdas (cdk.out asset folders, one Node.js process each, the template's environment)
 // with every AWS client pointed at moto_server → the report in moto's S3 and the message on moto's SNS
 // topic (read through an SQS subscription). Once with 1 target, once with 50.
@@ -16,8 +16,9 @@
 //   output. `FakeSsmAgent` runs the document's own `aws:runShellScript` lines (read back from moto) on
 //   this machine, as the agent would, and uploads the output to moto's S3.
 // - Logs Insights: not on this path. The evidence is read with FilterLogEvents, which moto implements;
-//   only the log-rate Lambda (detection, not run here) uses StartQuery/GetQueryResults, whose results
-//   moto does not compute from the log events. No call here is mocked with aws-sdk-client-mock.
+//   only the log-rate Lambda (detection, not run here) uses StartQuery/GetQueryResults, and moto 5.2's
+//   Logs Insights evaluates just `fields`/`sort`/`limit` over the built-in fields (moto/logs/logs_query),
+//   not the `parse`/`stats` that query needs. No call here is mocked with aws-sdk-client-mock.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import {
   CloudWatchLogsClient,

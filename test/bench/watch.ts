@@ -28,7 +28,12 @@ const waitFor = async (match: (e: WatchEvent) => boolean, from: number): Promise
   for (;;) {
     const hit = events.slice(from).find((e) => match(e.event));
     if (hit) return hit.at;
-    if (performance.now() > deadline) throw new Error('timed out waiting for the watch');
+    if (performance.now() > deadline) {
+      const last = events
+        .slice(Math.max(from, events.length - 12))
+        .map((e) => JSON.stringify(e.event).slice(0, 300));
+      throw new Error(`timed out waiting for the watch; its last events:\n${last.join('\n')}`);
+    }
     await sleep(5);
   }
 };
@@ -40,6 +45,9 @@ const config = validateConfig({
       probe: { url: `http://127.0.0.1:${lab.port}/`, intervalSeconds: INTERVAL_S },
       nginx: { errorLog: lab.errorLog, accessLog: lab.accessLog, conf: lab.confPath, prefix: lab.prefix },
       upstreams: [{ address: `127.0.0.1:${port}`, service: { process: label } }],
+      // The probe alarm is what this measures. With the default 5% over 5 minutes, the 502s of earlier
+      // rounds keep the error-rate alarm in ALARM and the incident open, and a later round never starts.
+      alarm: { errorRate: { percent: 50, minutes: 1 } },
     },
   ],
   reports: { dir: join(work, 'incidents') },

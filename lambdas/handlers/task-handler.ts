@@ -29,6 +29,8 @@ interface PortOf {
   'diagnostics-collect': DiagnosticsDispatcher;
   notifier: Notifier;
   network: NonNullable<StepDeps['network']>;
+  approvals: NonNullable<StepDeps['remediation']>;
+  remediation: NonNullable<StepDeps['remediation']>;
 }
 
 /** Exactly one adapter factory per capability the Task is wired to. */
@@ -36,13 +38,18 @@ export type PortFactories<T extends WorkflowTaskName> = {
   [C in CapabilitiesOf<T>]: (env: Environment) => PortOf[C];
 };
 
-const DEPS_KEY: Record<TaskCapability, 'logs' | 'store' | 'dispatcher' | 'notifier' | 'network'> = {
+const DEPS_KEY: Record<
+  TaskCapability,
+  'logs' | 'store' | 'dispatcher' | 'notifier' | 'network' | 'remediation'
+> = {
   logs: 'logs',
   store: 'store',
   'diagnostics-send': 'dispatcher',
   'diagnostics-collect': 'dispatcher',
   notifier: 'notifier',
   network: 'network',
+  approvals: 'remediation',
+  remediation: 'remediation',
 };
 
 /** Builds the deps of one Task's Lambda; ports it is not wired to fail loudly if a step reaches them. */

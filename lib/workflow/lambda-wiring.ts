@@ -24,6 +24,8 @@ export const LAMBDA_ENV = {
   logCursorBucket: 'GATEWATCH_LOG_CURSOR_BUCKET',
   /** Key of the log watcher's cursor object in that bucket. */
   logCursorKey: 'GATEWATCH_LOG_CURSOR_KEY',
+  /** The remediation actions document (SSM Command). */
+  remediationDocument: 'GATEWATCH_REMEDIATION_DOCUMENT',
 } as const;
 
 /**
@@ -32,7 +34,10 @@ export const LAMBDA_ENV = {
  * - `store`: read and write the incident folders of the report bucket (`ReportStore`);
  * - `diagnostics-send` / `diagnostics-collect`: SSM Run Command with gatewatch's document, split so that
  *   only the send Task may start commands (`DiagnosticsDispatcher`);
- * - `notifier`: publish to the notification topic (`Notifier`).
+ * - `notifier`: publish to the notification topic (`Notifier`);
+ * - `approvals`: keep approval task tokens under the report bucket's approvals prefix (`ApprovalGate`);
+ * - `remediation`: SSM Run Command with the actions document on instances tagged for remediation, the
+ *   remediation ledger and locks, the Auto Scaling groups the configuration names (`RemediationPorts`).
  */
 export type TaskCapability =
   | 'logs'
@@ -40,7 +45,9 @@ export type TaskCapability =
   | 'diagnostics-send'
   | 'diagnostics-collect'
   | 'notifier'
-  | 'network';
+  | 'network'
+  | 'approvals'
+  | 'remediation';
 
 export const TASK_CAPABILITIES = {
   GatherNginxEvidence: ['logs', 'store'],
@@ -50,6 +57,9 @@ export const TASK_CAPABILITIES = {
   ClassifyAndReport: ['store'],
   WriteDegradedReport: ['store'],
   Notify: ['notifier'],
+  PlanRemediation: ['store'],
+  AwaitApproval: ['notifier', 'approvals'],
+  Remediate: ['store', 'logs', 'remediation'],
 } as const satisfies Record<WorkflowTaskName, readonly TaskCapability[]>;
 
 export type CapabilitiesOf<T extends WorkflowTaskName> = (typeof TASK_CAPABILITIES)[T][number];
@@ -62,6 +72,18 @@ export const COMMAND_OUTPUT_PREFIX = 'ssm-output/';
  * Its role may read and write this key and nothing else in the bucket.
  */
 export const LOG_CURSOR_KEY = 'state/log-watch-cursor.json';
+/** The remediation ledger and host locks (report bucket), outside the expiring prefixes. */
+export const REMEDIATION_STATE_PREFIX = 'state/remediation/';
+/** Pending approvals (task tokens), one object per incident. */
+export const APPROVALS_PREFIX = 'state/approvals/';
+
+/** The fixed parts of the remediation actions document the runner must agree with. */
+export const REMEDIATION_DOCUMENT = {
+  stepName: 'runRemediation',
+  executionTimeoutParameter: 'executionTimeout',
+  interpolationCheckParameter: 'interpolationCheck',
+  interpolationCheckValue: 'ENV_VAR',
+} as const;
 
 /**
  * How often the scheduled Lambdas run in AWS (EventBridge `rate(1 minute)`): the probe Lambda's run

@@ -187,6 +187,8 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
         ],
         notifier: [LAMBDA_ENV.topicArn],
         network: [],
+        approvals: [LAMBDA_ENV.reportBucket],
+        remediation: [LAMBDA_ENV.remediationDocument, LAMBDA_ENV.reportBucket],
       } as const;
       for (const task of WORKFLOW_TASK_NAMES) {
         const [, fn] = resources(template, 'AWS::Lambda::Function').find(

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfigFile } from '../config-file.ts';
+import { approveCommand } from './approve.ts';
 import { demoCommand } from './demo.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { UsageError } from './errors.ts';
@@ -21,6 +22,7 @@ export function buildProgram(io: Io): Command {
     validateCommand(io),
     demoCommand(io),
     watchCommand(io),
+    approveCommand(io),
   ];
   for (const command of commands) {
     program.addCommand(command.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err }));

@@ -91,7 +91,10 @@ export class DiagnosisWorkflow extends Construct {
       tasks[task] = new GatewatchFunction(this, task, {
         handlerModule: `${kebab(task)}.ts`,
         description: `gatewatch workflow task ${task}`,
-        timeout: Duration.seconds(WORKFLOW_TASKS[task].timeoutSeconds - LAMBDA_TIMEOUT_MARGIN_SECONDS),
+        // AwaitApproval's state waits on a task token; its Lambda only stores the token and e-mails.
+        timeout: Duration.seconds(
+          task === 'AwaitApproval' ? 60 : WORKFLOW_TASKS[task].timeoutSeconds - LAMBDA_TIMEOUT_MARGIN_SECONDS,
+        ),
         memorySize: TASK_MEMORY_MB[task],
         config: props.config,
         ...(props.logRetention ? { logRetention: props.logRetention } : {}),

@@ -15,7 +15,7 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SsmRemediationRunner } from '../../lambdas/adapters/aws/ssm-remediation-runner.ts';
 import { FileRemediationLedger } from '../../lambdas/adapters/local/file-remediation-ledger.ts';
 import { FolderApprovalGate } from '../../lambdas/adapters/local/folder-approval-gate.ts';
@@ -23,7 +23,6 @@ import { HttpTargetProber } from '../../lambdas/adapters/local/http-target-probe
 import { ProbeConfigSchema } from '../../lambdas/core/probe/schema.ts';
 import type { Report } from '../../lambdas/core/types.ts';
 import { freePort } from '../../lambdas/local/lab/free-port.ts';
-import { UpstreamProcess } from '../../lambdas/local/lab/upstream-process.ts';
 import { runDiagnosisWorkflow } from '../../lambdas/local/workflow-runner.ts';
 import type { RemediationPorts } from '../../lambdas/steps/deps.ts';
 import { synthesizeStack } from '../infra/synth.ts';
@@ -69,7 +68,7 @@ function fakeAgent(port: number): SendCommandCommandInput[] {
     const id = `cmd-${sent.length}`;
     const env: Record<string, string> = { PATH: `${work}/bin:/usr/bin:/bin`, GW_TEST_PORT: String(port) };
     for (const [name, [value]] of Object.entries(input.Parameters ?? {}) as [string, string[]][])
-      env[`SSM_${name}`] = value;
+      env[`SSM_${name}`] = value ?? '';
     results.set(
       id,
       new Promise((resolve) => {
@@ -144,14 +143,14 @@ async function setUp(remediation: Record<string, unknown>) {
 }
 
 describe('the Remediate stage of the deployed workflow, through SSM and the actions document', () => {
-  beforeEach(() => {
+  beforeAll(() => {
     const { template, stack } = synthesizedStack();
     remediationRunCommand = (
-      template.Resources[stack.getLogicalId(stack.remediation.document)].Properties.Content as {
+      template.Resources[stack.getLogicalId(stack.remediation.document)]!.Properties.Content as {
         mainSteps: { inputs: { runCommand: string[] } }[];
       }
     ).mainSteps[0]!.inputs.runCommand;
-  });
+  }, 300_000);
 
   it('restarts the upstream on its instance with validated parameters and verifies recovery', async () => {
     const { port, deps, notifier } = await setUp({});
@@ -197,45 +196,6 @@ describe('the Remediate stage of the deployed workflow, through SSM and the acti
     expect(sent).toHaveLength(0);
     expect(report.remediation).toMatchObject({ status: 'not-approved', approval: { status: 'expired' } });
     expect(existsSync(join(work, 'systemctl.argv'))).toBe(false);
-  }, 180_000);
-
-  it('never runs an action for a verdict outside the mapping table', async () => {
-    const port = await freePort();
-    const garbage = await UpstreamProcess.start({ mode: 'garbage', port });
-    cleanup.add(() => garbage.kill());
-    const lab = await startLab(cleanup, `location / { proxy_pass http://127.0.0.1:${port}; }`);
-    await requests(lab, 3);
-    const config = lab.gatewatchConfig({
-      upstreams: [
-        { address: `127.0.0.1:${port}`, host: UPSTREAM_INSTANCE, service: { systemd: 'shop-api.service' } },
-      ],
-      remediation: {
-        mode: 'auto',
-        actions: ['restart-service', 'reload-nginx', 'scale-asg'],
-        maxPerHour: 3,
-        verifySeconds: 5,
-        approvalSeconds: 900,
-      },
-    });
-    const sent = fakeAgent(port);
-    const deps = labDeps(config, {
-      nginxHost: () => NGINX_INSTANCE,
-      remediation: {
-        world: 'aws',
-        runner: new SsmRemediationRunner(ssmClient, {
-          documentName: 'Gatewatch-Remediation-AbC',
-          pollMs: 50,
-        }),
-        ledger: new FileRemediationLedger(join(work, 'ledger')),
-        approvals: new FolderApprovalGate(join(work, 'approvals')),
-        prober: new HttpTargetProber('local'),
-      },
-    });
-    const outcome = await runDiagnosisWorkflow(workflowInput(), deps, { definition: deployedDefinition() });
-    const report = JSON.parse(await readFile(outcome.report!.location, 'utf8')) as Report;
-    expect(report.verdict.rootCause).toBe('upstream-invalid-response');
-    expect(report.remediation?.status).toBe('no-action');
-    expect(sent).toHaveLength(0);
   }, 180_000);
 });
 

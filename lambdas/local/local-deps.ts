@@ -6,9 +6,10 @@ import { APPROVALS_DIR_NAME, FolderApprovalGate } from '../adapters/local/folder
 import { FolderReportStore } from '../adapters/local/folder-report-store.ts';
 import { HttpTargetProber } from '../adapters/local/http-target-prober.ts';
 import { LocalDiagnosticsDispatcher } from '../adapters/local/local-diagnostics-dispatcher.ts';
+import { ProbeHistoryFiles } from '../adapters/local/probe-history-files.ts';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { ShellRemediationRunner } from '../adapters/local/shell-remediation-runner.ts';
-import { SmtpNotifier } from '../adapters/local/smtp-notifier.ts';
+import type { SmtpNotifier } from '../adapters/local/smtp-notifier.ts';
 import { SnapshotNetworkInventory } from '../adapters/local/snapshot-network-inventory.ts';
 import type { GatewatchConfig } from '../core/config.ts';
 import type { DiagnosticsDispatcher, Notifier } from '../ports.ts';
@@ -60,20 +61,36 @@ export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {
       ...localRemediationPorts(options.out ?? config.reports.dir),
       ...options.remediation,
     },
+    probeHistory: new ProbeHistoryFiles(options.out ?? config.reports.dir),
   };
 }
 
-/** The SMTP notifier the configuration asks for (`notify.smtp` and at least one `notify.email`), if any. */
-export function smtpNotifierFor(config: GatewatchConfig): SmtpNotifier | undefined {
+/**
+ * The SMTP notifier the configuration asks for (`notify.smtp` and at least one `notify.email`), if any.
+ * Its module (nodemailer, some 200 files) is loaded with the first e-mail, not when the CLI starts: a
+ * diagnosis without SMTP never pays for it (issue 9: start-up time).
+ */
+export function smtpNotifierFor(config: GatewatchConfig): (Notifier & { close(): void }) | undefined {
   const smtp = config.notify.smtp;
   if (!smtp || config.notify.email.length === 0) return undefined;
-  return new SmtpNotifier({
+  const options = {
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,
     from: smtp.from,
     to: config.notify.email,
-  });
+  };
+  let loaded: Promise<SmtpNotifier> | undefined;
+  const load = () => {
+    loaded ??= import('../adapters/local/smtp-notifier.ts').then((m) => new m.SmtpNotifier(options));
+    return loaded;
+  };
+  return {
+    notify: async (notification) => (await load()).notify(notification),
+    close: () => {
+      void loaded?.then((mail) => mail.close());
+    },
+  };
 }
 
 function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent'): Notifier {

@@ -13,6 +13,7 @@ import type {
   ReportStore,
   TargetProber,
 } from '../ports.ts';
+import type { ProbeHistorySource } from './incident-record.ts';
 
 /** What the Remediate stage needs; absent where remediation is not wired (then no action ever runs). */
 export interface RemediationPorts {
@@ -44,6 +45,8 @@ export interface StepDeps {
   defaultUtcOffsetMinutes: number;
   /** The Remediate stage's ports (see lambdas/steps/remediate.ts). */
   remediation?: RemediationPorts;
+  /** Probe minutes per target, for the incident index's availability (the watch loop's history locally). */
+  probeHistory?: ProbeHistorySource;
 }
 
 /** Keys of an incident's objects in the report store. */
@@ -52,6 +55,7 @@ export const storeKeys = {
   hostEvidence: (incidentId: string, host: string) => `${incidentId}/evidence/host-${host}.json`,
   networkEvidence: (incidentId: string) => `${incidentId}/evidence/network.json`,
   report: (incidentId: string, extension: 'json' | 'md' | 'html') => `${incidentId}/report.${extension}`,
+  bundle: (incidentId: string) => `${incidentId}/bundle.json.gz`,
 } as const;
 
 /** Thrown by a step whose input names a target the configuration does not have. */

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { isoSeconds } from '../core/diagnosis/incident-id.ts';
 import { classifyUpstreamFailure, parseErrorLogLine } from '../core/nginx/error-log.ts';
+import { LineSplitter } from '../core/nginx/log-lines.ts';
 import { auditOutput, type RemediationSection, type VerificationCheck } from '../core/remediation/audit.ts';
 import { remediationOf } from '../core/remediation/config.ts';
 import {
@@ -33,7 +34,6 @@ import type { ApprovalAnswer } from '../ports.ts';
 import { storeReportFiles } from './classify-and-report.ts';
 import { NotifyInputSchema } from './contracts.ts';
 import { findTarget, parseUtcOffset, type RemediationPorts, type StepDeps } from './deps.ts';
-import { splitLines } from './lines.ts';
 
 /** The target asks for remediation but this world has no remediation ports. */
 export class RemediationNotWiredError extends Error {
@@ -498,21 +498,28 @@ async function failuresSince(
   const fromMs = Math.floor(sinceMs / 1000) * 1000 + 1000;
   const utcOffsetMinutes = parseUtcOffset(target.nginx.utcOffset, deps.defaultUtcOffsetMinutes);
   let count = 0;
-  try {
-    for await (const line of splitLines(
-      deps.logs.chunks({ log, fromMs: fromMs - 60_000, toMs: deps.clock.now().getTime() + 60_000 }),
-    )) {
-      let entry: ReturnType<typeof parseErrorLogLine>;
-      try {
-        entry = parseErrorLogLine(line, { utcOffsetMinutes });
-      } catch {
-        continue;
-      }
-      if (entry.epochMs < fromMs) continue;
-      const failure = classifyUpstreamFailure(entry);
-      if (failure && (upstream === undefined || failure.peer === undefined || failure.peer === upstream))
-        count++;
+  const countLine = (line: string) => {
+    let entry: ReturnType<typeof parseErrorLogLine>;
+    try {
+      entry = parseErrorLogLine(line, { utcOffsetMinutes });
+    } catch {
+      return;
     }
+    if (entry.epochMs < fromMs) return;
+    const failure = classifyUpstreamFailure(entry);
+    if (failure && (upstream === undefined || failure.peer === undefined || failure.peer === upstream))
+      count++;
+  };
+  // Bounded lines, as the diagnosis reads them: a hostile giant line costs no memory and counts nothing.
+  const splitter = new LineSplitter({ line: countLine, oversized: () => {} });
+  try {
+    for await (const chunk of deps.logs.chunks({
+      log,
+      fromMs: fromMs - 60_000,
+      toMs: deps.clock.now().getTime() + 60_000,
+    }))
+      splitter.push(chunk);
+    splitter.end();
   } catch {
     // An unreadable log does not make a repair fail: the probe decides then.
   }

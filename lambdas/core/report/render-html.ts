@@ -8,6 +8,7 @@
 import type { CheckStatus, Evidence, Finding, Report } from '../types.ts';
 import { renderTrafficChart } from './chart.ts';
 import { html, type SafeHtml, trustedHtml } from './escape.ts';
+import { historyHtml } from './history.ts';
 import {
   decisiveEvidence,
   evidenceText,
@@ -341,6 +342,7 @@ export function renderHtml(report: Report): string {
 ${banner(report)}
 <nav aria-label="Sections">${hasEvidence && html`<a href="#evidence">Evidence</a>`}<a href="#next-steps">Next steps</a><a href="#findings">Findings</a><a href="#ruled-out">Ruled out</a><a href="#traffic">Traffic</a><a href="#checks">Checks</a><a href="#timeline">Timeline</a></nav>
 <main>
+${historyHtml(report)}
 ${decisiveSection(report)}
 ${nextStepsSection(report)}
 ${remediationSection(report)}

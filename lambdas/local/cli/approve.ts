@@ -17,7 +17,6 @@ import {
 } from '../../adapters/local/folder-approval-gate.ts';
 import { REMEDIATION_ACTIONS } from '../../core/remediation/actions.ts';
 import { loadConfigFile } from '../config-file.ts';
-import { answerAwsApproval } from './approve-aws.ts';
 import { UsageError } from './errors.ts';
 import { type Io, parseOptions } from './io.ts';
 
@@ -66,6 +65,8 @@ export function approveCommand(io: Io): Command {
         const bucket = options.bucket ?? config?.reports.s3?.bucket;
         if (bucket === undefined)
           throw new UsageError('--aws needs the report bucket', { hint: 'pass --bucket NAME' });
+        // The AWS SDK clients load only for --aws: `gatewatch --help` and local approvals do not pay for them.
+        const { answerAwsApproval } = await import('./approve-aws.ts');
         const message = await answerAwsApproval({
           incidentId,
           bucket,

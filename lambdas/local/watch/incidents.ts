@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { ProbeHistoryFiles } from '../../adapters/local/probe-history-files.ts';
 import type { GatewatchConfig } from '../../core/config.ts';
 import { formatIncidentId, isoSeconds } from '../../core/diagnosis/incident-id.ts';
 import {
@@ -33,6 +34,7 @@ import type { Report } from '../../core/types.ts';
 import type { Notifier, ReportStore } from '../../ports.ts';
 import { storeReportFiles } from '../../steps/classify-and-report.ts';
 import { storeKeys } from '../../steps/deps.ts';
+import { type IndexContext, recordInIndex, updateReport } from '../../steps/incident-record.ts';
 import type { DiagnoseRequest, DiagnoseResult } from '../diagnose.ts';
 import { smtpNotifierFor } from '../local-deps.ts';
 import type { WatchEvent } from './status-view.ts';
@@ -225,7 +227,16 @@ export class IncidentRunner {
         const report = JSON.parse(text) as Report;
         if (report.resolvedAt !== record.resolvedAt) {
           const why = `alarm${record.alarmIds.length === 1 ? '' : 's'} ${record.alarmIds.join(', ')} no longer in ALARM`;
-          await this.#writeReport(withResolution(report, record.resolvedAt, why));
+          const resolvedAt = record.resolvedAt;
+          // A compare-and-swap on report.json (an `ack` or `note` at the same moment is kept), then the index.
+          // Resolved by hand first: that resolution stands.
+          await updateReport(
+            this.#deps.store,
+            record.report.incidentId,
+            (current) =>
+              current.resolvedAt === undefined ? withResolution(current, resolvedAt, why) : current,
+            this.#indexContext(),
+          );
         }
       } else {
         this.#warn(`${this.#deps.store.locate(jsonKey)} is gone; the resolution is not recorded in it`);
@@ -239,7 +250,19 @@ export class IncidentRunner {
 
   /** Writes report.{html,md,json} as the workflow does (JSON last: its presence means the report is complete). */
   async #writeReport(report: Report): Promise<string> {
-    return this.#deps.store.locate(await storeReportFiles(report, this.#deps.store));
+    const location = this.#deps.store.locate(await storeReportFiles(report, this.#deps.store));
+    await recordInIndex(this.#deps.store, report, this.#indexContext()).catch((error: unknown) =>
+      this.#warn(`incident index not updated: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    return location;
+  }
+
+  #indexContext(): IndexContext {
+    return {
+      now: () => new Date(this.#deps.now()),
+      config: this.#deps.config,
+      history: new ProbeHistoryFiles(this.#deps.reportsDir),
+    };
   }
 
   async #notify(notification: { subject: string; text: string }): Promise<void> {

@@ -31,9 +31,9 @@ import {
 import { planRemediation, type RemediationPlan } from '../core/remediation/plan.ts';
 import type { Report } from '../core/types.ts';
 import type { ApprovalAnswer } from '../ports.ts';
-import { storeReportFiles } from './classify-and-report.ts';
 import { NotifyInputSchema } from './contracts.ts';
 import { findTarget, parseUtcOffset, type RemediationPorts, type StepDeps } from './deps.ts';
+import { updateReport } from './incident-record.ts';
 
 /** The target asks for remediation but this world has no remediation ports. */
 export class RemediationNotWiredError extends Error {
@@ -95,8 +95,16 @@ async function loadReport(deps: StepDeps, key: string): Promise<Report> {
   return JSON.parse(text) as Report;
 }
 
+/**
+ * Writes the remediation section into the incident's report with the incident record's compare-and-swap
+ * (an `ack`, `note` or `resolve` at the same moment is kept), and records it in the index.
+ */
 async function saveSection(deps: StepDeps, report: Report, section: RemediationSection): Promise<void> {
-  await storeReportFiles({ ...report, remediation: section }, deps.store);
+  await updateReport(deps.store, report.incidentId, (current) => ({ ...current, remediation: section }), {
+    now: () => deps.clock.now(),
+    config: deps.config,
+    ...(deps.probeHistory === undefined ? {} : { history: deps.probeHistory }),
+  });
 }
 
 function planFor(

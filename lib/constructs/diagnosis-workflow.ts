@@ -175,16 +175,9 @@ export class DiagnosisWorkflow extends Construct {
         return;
       case 'remediation': {
         props.remediation.grantSend(lambda);
-        this.#grantState(fn, props, REMEDIATION_STATE_PREFIX, [
-          's3:GetObject',
-          's3:PutObject',
-          's3:DeleteObject',
-        ]);
-        const groups = props.config.targets.flatMap((t) =>
-          t.remediation?.autoScalingGroup && t.remediation.actions.includes('scale-asg')
-            ? [t.remediation.autoScalingGroup.name]
-            : [],
-        );
+        // Locks are replaced with conditional writes, never deleted: no s3:DeleteObject anywhere.
+        this.#grantState(fn, props, REMEDIATION_STATE_PREFIX, ['s3:GetObject', 's3:PutObject']);
+        const groups = scaledGroups(props.config);
         if (groups.length > 0) {
           // Describe has no resource-level permissions; SetDesiredCapacity only on the configured groups.
           fn.role.addToPrincipalPolicy(
@@ -303,10 +296,11 @@ export class DiagnosisWorkflow extends Construct {
           id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
           reason: `SendCommand with the actions document is allowed only on instances tagged ${props.remediation.instanceTag.key}=${props.remediation.instanceTag.value} (ssm:resourceTag condition).`,
         });
-        Validations.of(role).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
-          reason: 'Auto Scaling group ARNs contain a generated id; the grant names each configured group.',
-        });
+        if (scaledGroups(props.config).length > 0)
+          Validations.of(role).acknowledge({
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
+            reason: 'Auto Scaling group ARNs contain a generated id; the grant names each configured group.',
+          });
       }
       if (capabilities.includes('logs')) {
         const prefix = props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX;
@@ -331,4 +325,13 @@ export class DiagnosisWorkflow extends Construct {
       });
     }
   }
+}
+
+/** The Auto Scaling groups the configuration lets `scale-asg` raise. */
+function scaledGroups(config: DiagnosisWorkflowProps['config']): string[] {
+  return config.targets.flatMap((t) =>
+    t.remediation?.autoScalingGroup && t.remediation.actions.includes('scale-asg')
+      ? [t.remediation.autoScalingGroup.name]
+      : [],
+  );
 }

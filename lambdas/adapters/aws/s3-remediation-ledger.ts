@@ -1,15 +1,10 @@
 /**
  * `RemediationLedger` in the report bucket, shared by concurrent executions: locks are objects created
- * with `If-None-Match: *` (S3 conditional writes: exactly one creator wins) holding their expiry, and the
- * ledger is one JSON object changed only under the `ledger` lock. A lock past its expiry is taken over.
+ * with `If-None-Match: *` and then replaced with `If-Match: <ETag>` (S3 conditional writes: exactly one
+ * writer wins) holding their expiry, and the ledger is one JSON object changed only under the `ledger`
+ * lock. A released lock, or one past its expiry, is taken over; nothing is ever deleted.
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  NoSuchKey,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { LedgerEntry } from '../../core/remediation/guardrails.ts';
 import type { RemediationLedger } from '../../ports.ts';
 
@@ -57,36 +52,74 @@ export class S3RemediationLedger implements RemediationLedger {
   ): Promise<{ acquired: true; value: T } | { acquired: false; holder?: string }> {
     const key = `${this.#prefix}locks/${name.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
     const deadline = Date.now() + options.waitMs;
+    const held = () => JSON.stringify({ expiresAt: new Date(Date.now() + options.ttlMs).toISOString() });
+    let etag: string | undefined;
     for (;;) {
-      try {
-        await this.#s3.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: key,
-            Body: JSON.stringify({ expiresAt: new Date(Date.now() + options.ttlMs).toISOString() }),
-            IfNoneMatch: '*',
-          }),
-        );
-        break;
-      } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status !== 412 && status !== 409 && (error as { name?: string }).name !== 'PreconditionFailed')
-          throw error;
-      }
-      const held = await this.#get(key);
-      const expiresAt =
-        held === undefined ? undefined : (JSON.parse(held) as { expiresAt?: string }).expiresAt;
-      if (expiresAt !== undefined && Date.parse(expiresAt) < Date.now()) {
-        await this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
-        continue;
-      }
+      // Created the first time (If-None-Match: *); afterwards taken over, when released or expired, by
+      // replacing exactly the version read (If-Match). Two contenders never both win, and nothing is
+      // ever deleted from the bucket.
+      const current = await this.#read(key);
+      if (current === undefined) etag = await this.#putIf(key, held(), { IfNoneMatch: '*' });
+      else if (current.free) etag = await this.#putIf(key, held(), { IfMatch: current.etag });
+      if (etag !== undefined) break;
       if (Date.now() >= deadline) return { acquired: false, holder: 'another execution' };
       await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
     }
     try {
       return { acquired: true, value: await work() };
     } finally {
-      await this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+      // Released only if still ours: a holder that overran its expiry does not free its successor's lock.
+      await this.#putIf(key, JSON.stringify({ releasedAt: new Date().toISOString() }), { IfMatch: etag });
+    }
+  }
+
+  /** The lock object with its ETag, and whether it may be taken (released, or past its expiry). */
+  async #read(key: string): Promise<{ etag: string; free: boolean } | undefined> {
+    try {
+      const response = await this.#s3.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const text = (await response.Body?.transformToString('utf-8')) ?? '';
+      let expiresAt: string | undefined;
+      try {
+        expiresAt = (JSON.parse(text) as { expiresAt?: string }).expiresAt;
+      } catch {
+        expiresAt = undefined;
+      }
+      const free = expiresAt === undefined || !(Date.parse(expiresAt) >= Date.now());
+      return { etag: response.ETag ?? '', free };
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  /** A conditional write: its new ETag, or undefined when another writer got there first (412/409). */
+  async #putIf(
+    key: string,
+    body: string,
+    condition: { IfNoneMatch: '*' } | { IfMatch: string },
+  ): Promise<string | undefined> {
+    try {
+      const response = await this.#s3.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          ...condition,
+        }),
+      );
+      return response.ETag ?? '';
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const named = (error as { name?: string }).name;
+      if (
+        status === 412 ||
+        status === 409 ||
+        named === 'PreconditionFailed' ||
+        named === 'ConditionalRequestConflict'
+      )
+        return undefined;
+      throw error;
     }
   }
 

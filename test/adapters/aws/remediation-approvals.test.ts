@@ -123,17 +123,22 @@ describe.skipIf(!motoAvailable)(`approvals through S3 and Step Functions ${motoS
       pollMs: 50,
     });
     const order: string[] = [];
+    let firstIn!: () => void;
+    const entered = new Promise<void>((resolve) => {
+      firstIn = resolve;
+    });
     const first = ledger.withLock('host-i-0abc', { ttlMs: 60_000, waitMs: 5000 }, async () => {
       order.push('first in');
+      firstIn();
       await new Promise((r) => setTimeout(r, 300));
       order.push('first out');
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await entered;
     const busy = await ledger.withLock('host-i-0abc', { ttlMs: 60_000, waitMs: 0 }, async () =>
       order.push('never'),
     );
     expect(busy.acquired).toBe(false);
-    const second = ledger.withLock('host-i-0abc', { ttlMs: 60_000, waitMs: 5000 }, async () =>
+    const second = ledger.withLock('host-i-0abc', { ttlMs: 60_000, waitMs: 30_000 }, async () =>
       order.push('second'),
     );
     await Promise.all([first, second]);
@@ -153,5 +158,59 @@ describe.skipIf(!motoAvailable)(`approvals through S3 and Step Functions ${motoS
       result: undefined,
     }));
     expect(await ledger.entries()).toHaveLength(1);
+  });
+
+  it('gives an expired host lock to exactly one contender, and a late holder never frees its successor (nothing deleted)', async () => {
+    const ledger = () =>
+      new S3RemediationLedger(s3, { bucket: BUCKET, prefix: REMEDIATION_STATE_PREFIX, pollMs: 20 });
+    const lock = (ttlMs: number, work: () => Promise<unknown>) =>
+      ledger().withLock('host-i-0abc', { ttlMs, waitMs: 0 }, work);
+    const key = `${REMEDIATION_STATE_PREFIX}locks/host-i-0abc.json`;
+    const lockBody = async () => {
+      const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      return JSON.parse((await object.Body?.transformToString()) ?? '{}') as {
+        expiresAt?: string;
+        releasedAt?: string;
+      };
+    };
+    const gate = () => {
+      let open!: () => void;
+      const closed = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      return { open, closed };
+    };
+    // A holder that overruns its lock (ttl 100 ms) while it works.
+    const lateIn = gate();
+    const lateOut = gate();
+    const late = lock(100, async () => {
+      lateIn.open();
+      await lateOut.closed;
+    });
+    await lateIn.closed;
+    const { expiresAt } = await lockBody();
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiresAt!) - Date.now() + 50)));
+    // Its lock has expired: five contenders at once, none willing to wait.
+    const successorIn = gate();
+    const successorOut = gate();
+    let entered = 0;
+    const contenders = Array.from({ length: 5 }, () =>
+      lock(60_000, async () => {
+        entered++;
+        successorIn.open();
+        await successorOut.closed;
+      }),
+    );
+    await Promise.race([successorIn.closed, Promise.all(contenders)]);
+    expect(entered).toBe(1);
+    // The late holder finishes now; its release (a stale ETag) leaves the successor's lock in place.
+    lateOut.open();
+    expect((await late).acquired).toBe(true);
+    expect((await lock(60_000, async () => 'never')).acquired).toBe(false);
+    successorOut.open();
+    expect((await Promise.all(contenders)).filter((c) => c.acquired)).toHaveLength(1);
+    // Released, not deleted: the object stays, marked released, and the next holder takes it at once.
+    expect((await lockBody()).releasedAt).toBeDefined();
+    expect((await lock(60_000, async () => 'next')).acquired).toBe(true);
   });
 });

@@ -69,6 +69,7 @@ export function awsStepDeps<T extends WorkflowTaskName>(
     nginxHost: awsNginxHost,
     // EC2 hosts run on UTC unless told otherwise; a target on another zone sets nginx.utcOffset.
     defaultUtcOffsetMinutes: 0,
+    world: 'aws',
   };
   const wired = deps as unknown as Record<string, unknown>;
   for (const capability of TASK_CAPABILITIES[task] as readonly CapabilitiesOf<T>[]) {

@@ -62,6 +62,7 @@ export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {
       ...options.remediation,
     },
     probeHistory: new ProbeHistoryFiles(options.out ?? config.reports.dir),
+    world: 'local',
   };
 }
 

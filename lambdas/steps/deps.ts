@@ -45,6 +45,8 @@ export interface StepDeps {
   defaultUtcOffsetMinutes: number;
   /** The Remediate stage's ports (see lambdas/steps/remediate.ts). */
   remediation?: RemediationPorts;
+  /** Which world the step runs in, for a step that plans without ports (PlanRemediation's Lambda). */
+  world?: 'local' | 'aws';
   /** Probe minutes per target, for the incident index's availability (the watch loop's history locally). */
   probeHistory?: ProbeHistorySource;
 }

@@ -149,11 +149,12 @@ export async function planRemediationStep(raw: unknown, deps: StepDeps): Promise
       reason: 'the diagnosis did not complete: nothing is remediated on a degraded report',
     };
   }
-  const ports = deps.remediation;
-  if (!ports)
-    throw new RemediationNotWiredError('remediation is configured but this runtime has no remediation ports');
+  // Planning needs no ports, only the world (the PlanRemediation Lambda is wired to the store alone).
+  const world = deps.remediation?.world ?? deps.world;
+  if (!world)
+    throw new RemediationNotWiredError('remediation is configured but this runtime names no world');
   const report = await loadReport(deps, input.report.key);
-  const plan = planFor(deps, input, report, ports.world);
+  const plan = planFor(deps, input, report, world);
   const section = baseSection(plan);
   const ref: RemediationPlanRef = { decision: plan.decision, reason: plan.reason };
   if (plan.proposed) {

@@ -179,21 +179,25 @@ export class DiagnosisWorkflow extends Construct {
         this.#grantState(fn, props, REMEDIATION_STATE_PREFIX, ['s3:GetObject', 's3:PutObject']);
         const groups = scaledGroups(props.config);
         if (groups.length > 0) {
-          // Describe has no resource-level permissions; SetDesiredCapacity only on the configured groups.
+          // Describe has no resource-level permissions. SetDesiredCapacity: any group carrying the same
+          // opt-in tag as a repairable instance (one statement for any number of targets; the step
+          // itself only ever names the groups the configuration lists).
+          const tag = props.remediation.instanceTag;
           fn.role.addToPrincipalPolicy(
             new iam.PolicyStatement({ actions: ['autoscaling:DescribeAutoScalingGroups'], resources: ['*'] }),
           );
           fn.role.addToPrincipalPolicy(
             new iam.PolicyStatement({
               actions: ['autoscaling:SetDesiredCapacity'],
-              resources: groups.map((name) =>
+              resources: [
                 Stack.of(this).formatArn({
                   service: 'autoscaling',
                   resource: 'autoScalingGroup',
-                  resourceName: `*:autoScalingGroupName/${name}`,
+                  resourceName: '*:autoScalingGroupName/*',
                   arnFormat: ArnFormat.COLON_RESOURCE_NAME,
                 }),
-              ),
+              ],
+              conditions: { StringEquals: { [`autoscaling:ResourceTag/${tag.key}`]: tag.value } },
             }),
           );
         }
@@ -299,7 +303,7 @@ export class DiagnosisWorkflow extends Construct {
         if (scaledGroups(props.config).length > 0)
           Validations.of(role).acknowledge({
             id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
-            reason: 'Auto Scaling group ARNs contain a generated id; the grant names each configured group.',
+            reason: `SetDesiredCapacity only on Auto Scaling groups tagged ${props.remediation.instanceTag.key}=${props.remediation.instanceTag.value} (autoscaling:ResourceTag condition); their ARNs carry a generated id.`,
           });
       }
       if (capabilities.includes('logs')) {

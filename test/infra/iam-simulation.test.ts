@@ -568,13 +568,13 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
           from: 'negative',
         },
       ],
-      // Scaling a group the configuration does not name.
+      // Scaling a group that is not opted in (no gatewatch-remediate tag).
       [
         id(tasks.Remediate),
         {
           action: 'autoscaling:SetDesiredCapacity',
           resource: `arn:${PARTITION}:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:${ASG_ID}:autoScalingGroupName/payroll`,
-          context: tls,
+          context: { ...tls, 'autoscaling:ResourceTag/gatewatch': 'enabled' },
           from: 'negative',
         },
       ],

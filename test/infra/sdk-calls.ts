@@ -43,7 +43,10 @@ const TLS = { 'aws:SecureTransport': 'true' };
 /** Stands for an Auto Scaling group's generated id in its ARN. */
 const ASG_ID_PLACEHOLDER = '00000000-0000-4000-8000-000000000000';
 
-/** The IAM requests one SDK call makes. `instanceTags` are the tags of the instances it names. */
+/**
+ * The IAM requests one SDK call makes. `instanceTags` are the tags of the instances (and Auto Scaling
+ * groups) it names.
+ */
 export function iamRequests(call: SdkCall, instanceTags: Record<string, string> = {}): IamRequest[] {
   const from = `${call.client}.${call.command}`;
   const i = call.input;

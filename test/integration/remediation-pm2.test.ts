@@ -16,9 +16,9 @@ import { stringify } from 'yaml';
 import type { Report } from '../../lambdas/core/types.ts';
 import { freePort } from '../../lambdas/local/lab/free-port.ts';
 import { NginxLab } from '../../lambdas/local/lab/nginx-lab.ts';
+import { GATEWATCH_BIN } from '../support/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/gatewatch.mjs');
 const PM2 = join(ROOT, 'node_modules/.bin/pm2');
 
 let work: string;
@@ -112,7 +112,7 @@ async function writeConfig(
 }
 
 function cli(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GATEWATCH_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout?.on('data', (c: Buffer) => {

@@ -112,6 +112,10 @@ export function iamRequests(call: SdkCall, instanceTags: Record<string, string> 
             'autoscaling',
             `autoScalingGroup:${ASG_ID_PLACEHOLDER}:autoScalingGroupName/${i.AutoScalingGroupName}`,
           ),
+          // Auto Scaling authorises against the group's tags (the same opt-in tags as the instances here).
+          Object.fromEntries(
+            Object.entries(instanceTags).map(([k, v]) => [`autoscaling:ResourceTag/${k}`, v]),
+          ),
         ),
       ];
   }

@@ -151,8 +151,7 @@ export async function planRemediationStep(raw: unknown, deps: StepDeps): Promise
   }
   // Planning needs no ports, only the world (the PlanRemediation Lambda is wired to the store alone).
   const world = deps.remediation?.world ?? deps.world;
-  if (!world)
-    throw new RemediationNotWiredError('remediation is configured but this runtime names no world');
+  if (!world) throw new RemediationNotWiredError('remediation is configured but this runtime names no world');
   const report = await loadReport(deps, input.report.key);
   const plan = planFor(deps, input, report, world);
   const section = baseSection(plan);

@@ -3,6 +3,9 @@
  * implement each one; the core never sees which.
  */
 
+import type { TargetConfig } from './core/config.ts';
+import type { LedgerEntry } from './core/remediation/guardrails.ts';
+
 /** Reads nginx log lines in a time window. Lines arrive in the order nginx wrote them. */
 export interface LogSource {
   /**
@@ -136,4 +139,67 @@ export type WorkflowStartOutcome =
 /** Starts a workflow execution by name (Step Functions in AWS, the local runner here); a name already used is not an error. */
 export interface WorkflowStarter {
   start(start: WorkflowStart): Promise<WorkflowStartOutcome>;
+}
+
+// ---------------------------------------------------------------- remediation
+
+/** Runs gatewatch's actions script (never an arbitrary command) on a host: the shell here, SSM in AWS. */
+export interface RemediationRunner {
+  /** `env` holds only the `GW_*` variables `buildRemediationEnvironment` validated. */
+  run(request: { host: string; env: Record<string, string>; timeoutSeconds: number }): Promise<CommandResult>;
+}
+
+/** Raises an Auto Scaling group's desired capacity by `step`, never above `maxCapacity` (AWS only). */
+export interface CapacityScaler {
+  raise(request: { group: string; step: number; maxCapacity: number; dryRun: boolean }): Promise<{
+    before: number;
+    after: number;
+    changed: boolean;
+  }>;
+}
+
+/** The persistent record of every action, shared by concurrent incidents, and its locks. */
+export interface RemediationLedger {
+  entries(): Promise<LedgerEntry[]>;
+  /** Reads, changes and writes the entries atomically (across processes); returns `result`. */
+  update<T>(change: (entries: LedgerEntry[]) => { entries: LedgerEntry[]; result: T }): Promise<T>;
+  /**
+   * Runs `work` holding the lock `name` (one holder at a time, across processes). A lock older than
+   * `ttlMs` is taken over (its holder died). Waits at most `waitMs` for it; `acquired: false` when it
+   * stayed busy.
+   */
+  withLock<T>(
+    name: string,
+    options: { ttlMs: number; waitMs: number },
+    work: () => Promise<T>,
+  ): Promise<{ acquired: true; value: T } | { acquired: false; holder?: string }>;
+}
+
+/** A person's answer to an approval request. */
+export type ApprovalAnswer =
+  | { status: 'approved'; by: string; at: string; action?: string }
+  | { status: 'rejected'; by: string; at: string; reason?: string }
+  | { status: 'expired'; at: string };
+
+export interface ApprovalRequest {
+  incidentId: string;
+  target: string;
+  action: string;
+  command: string;
+  expiresAt: string;
+  /** AWS: the Step Functions task token to answer with. */
+  taskToken?: string;
+}
+
+/**
+ * Asks a person to approve an action. Locally it waits (polling the approvals folder) and returns the
+ * answer; in AWS it stores the task token and returns `pending`: the state machine itself waits.
+ */
+export interface ApprovalGate {
+  request(request: ApprovalRequest): Promise<ApprovalAnswer | { status: 'pending' }>;
+}
+
+/** One probe of a target now, in one line: used to verify a repair. `undefined` when it has no probe. */
+export interface TargetProber {
+  probe(target: TargetConfig): Promise<{ ok: boolean; line: string } | undefined>;
 }

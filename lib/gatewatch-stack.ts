@@ -22,9 +22,11 @@ import { deployedAlarmDefinitions, GatewatchAlarms } from './constructs/gatewatc
 import { LogWatch } from './constructs/log-watch.ts';
 import { NotificationTopic } from './constructs/notification-topic.ts';
 import { ProbeSchedule } from './constructs/probe-schedule.ts';
+import { RemediationDocument } from './constructs/remediation-document.ts';
 import { ReportBucket } from './constructs/report-bucket.ts';
 import { DIAGNOSTICS_SCRIPT, diagnosticsParameters } from './diagnostics-parameters.ts';
 import { DEFAULT_LOG_GROUP_PREFIX, logGroupPrefixProblems } from './log-groups.ts';
+import { REMEDIATION_SCRIPT, remediationParameters } from './remediation-parameters.ts';
 import type { AlarmRoutes } from './workflow/lambda-wiring.ts';
 
 export interface GatewatchStackProps extends StackProps {
@@ -68,6 +70,7 @@ export class GatewatchStack extends Stack {
   public readonly notifications: NotificationTopic;
   public readonly deadLetters: DeadLetterQueue;
   public readonly diagnostics: DiagnosticsDocument;
+  public readonly remediation: RemediationDocument;
   public readonly workflow: DiagnosisWorkflow;
   public readonly trigger: AlarmTrigger;
   public readonly executionFailureAlert: ExecutionFailureAlert;
@@ -113,10 +116,15 @@ export class GatewatchStack extends Stack {
       outputBucket: this.reports.bucket,
       outputPrefix: this.reports.commandOutputPrefix,
     });
+    this.remediation = new RemediationDocument(this, 'Remediation', {
+      scriptPath: REMEDIATION_SCRIPT,
+      parameters: remediationParameters(),
+    });
     this.workflow = new DiagnosisWorkflow(this, 'Diagnosis', {
       config: props.config,
       reports: this.reports,
       diagnostics: this.diagnostics,
+      remediation: this.remediation,
       notifications: this.notifications,
       logGroupPrefix,
       ...logRetention,
@@ -163,6 +171,10 @@ export class GatewatchStack extends Stack {
     new CfnOutput(this, 'NotificationTopicArn', { value: this.notifications.topic.topicArn });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'DiagnosticsDocumentName', { value: this.diagnostics.documentName });
+    new CfnOutput(this, 'RemediationDocumentName', {
+      description: 'Runs only on instances tagged gatewatch-remediate=enabled',
+      value: this.remediation.documentName,
+    });
     new CfnOutput(this, 'InstancePolicyArn', {
       description:
         'Attach to the IAM role of every diagnosed instance (next to AmazonSSMManagedInstanceCore)',

@@ -6,6 +6,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { PATTERNS, SERVICE_NAME_PATTERNS } from './diagnostics/params.ts';
 import { ProbeConfigSchema } from './probe/schema.ts';
+import { RemediationConfigSchema } from './remediation/config.ts';
 
 /** Thrown for a configuration that cannot be used; `problems` holds one `path: what to do` line each. */
 export class ConfigError extends Error {
@@ -163,6 +164,8 @@ export const TargetConfigSchema = z.strictObject({
     errorRate: { percent: 5, minutes: 5 },
   }),
   aws: AwsTargetSchema.optional(),
+  /** Repair after diagnosis: off (suggest) unless configured; see core/remediation/config.ts. */
+  remediation: RemediationConfigSchema.optional(),
   /** Availability objective for the incident index's availability and error budget (probe history). */
   slo: z
     .strictObject({

@@ -2,6 +2,7 @@
  * Plain-JSON domain types shared by the core, the workflow steps and the adapters.
  * Times are ISO-8601 strings (UTC, `Z`) unless a field name ends in `Ms` (epoch milliseconds).
  */
+import type { RemediationSection } from './remediation/audit.ts';
 import type { RootCause } from './root-causes.ts';
 
 // ---------------------------------------------------------------- nginx error log
@@ -174,6 +175,8 @@ export interface Report {
   ruledOut: string[];
   resolvedAt?: string;
   durationSeconds?: number;
+  /** What gatewatch proposed, ran and verified to repair it (absent when the target has no remediation step). */
+  remediation?: RemediationSection;
   /** Earlier incidents with the same fingerprint (see `core/incident/recurrence.ts`); set when the report is written. */
   recurrence?: Recurrence;
   /** Acknowledgements, notes and manual resolutions by people, oldest first. */

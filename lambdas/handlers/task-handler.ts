@@ -29,6 +29,8 @@ interface PortOf {
   'diagnostics-collect': DiagnosticsDispatcher;
   notifier: Notifier;
   network: NonNullable<StepDeps['network']>;
+  approvals: NonNullable<StepDeps['remediation']>;
+  remediation: NonNullable<StepDeps['remediation']>;
 }
 
 /** Exactly one adapter factory per capability the Task is wired to. */
@@ -36,13 +38,18 @@ export type PortFactories<T extends WorkflowTaskName> = {
   [C in CapabilitiesOf<T>]: (env: Environment) => PortOf[C];
 };
 
-const DEPS_KEY: Record<TaskCapability, 'logs' | 'store' | 'dispatcher' | 'notifier' | 'network'> = {
+const DEPS_KEY: Record<
+  TaskCapability,
+  'logs' | 'store' | 'dispatcher' | 'notifier' | 'network' | 'remediation'
+> = {
   logs: 'logs',
   store: 'store',
   'diagnostics-send': 'dispatcher',
   'diagnostics-collect': 'dispatcher',
   notifier: 'notifier',
   network: 'network',
+  approvals: 'remediation',
+  remediation: 'remediation',
 };
 
 /** Builds the deps of one Task's Lambda; ports it is not wired to fail loudly if a step reaches them. */
@@ -62,6 +69,7 @@ export function awsStepDeps<T extends WorkflowTaskName>(
     nginxHost: awsNginxHost,
     // EC2 hosts run on UTC unless told otherwise; a target on another zone sets nginx.utcOffset.
     defaultUtcOffsetMinutes: 0,
+    world: 'aws',
   };
   const wired = deps as unknown as Record<string, unknown>;
   for (const capability of TASK_CAPABILITIES[task] as readonly CapabilitiesOf<T>[]) {

@@ -20,6 +20,8 @@ export interface DiagnoseRequest {
   logsOnly?: boolean;
   trigger?: { kind: TriggerKind; detail: string };
   deps?: LocalDepsOptions;
+  /** Remediation prints what it would run and runs nothing. */
+  dryRun?: boolean;
 }
 
 export interface DiagnoseResult {
@@ -40,6 +42,7 @@ export async function diagnoseOnce(request: DiagnoseRequest): Promise<DiagnoseRe
     window: { from: isoSeconds(request.from), to: isoSeconds(now) },
     trigger: request.trigger ?? { kind: 'manual', detail: 'gatewatch diagnose' },
     logsOnly: request.logsOnly ?? false,
+    ...(request.dryRun ? { dryRun: true } : {}),
   });
   const outcome = await runDiagnosisWorkflow(input, deps);
   if (!outcome.report)

@@ -54,10 +54,29 @@ export function localTaskHandlers(
     const override = overrides[name];
     const task = WORKFLOW_TASKS[name as WorkflowTaskName];
     if (override) handlers[name] = override;
+    else if (task && waitsForTaskToken(definition, name))
+      // Step Functions hands the Lambda only the `Payload` of the integration's parameters.
+      handlers[name] = (input) => STEPS[task.step]((input as { Payload?: unknown }).Payload ?? input, deps);
     else if (task) handlers[name] = (input) => STEPS[task.step](input, deps);
     else throw new MissingLocalHandlerError(`Task state "${name}" has no local handler`);
   }
   return handlers;
+}
+
+/** Is the state a `.waitForTaskToken` integration (its handler answers for the token locally)? */
+function waitsForTaskToken(definition: unknown, name: string): boolean {
+  let found = false;
+  const visit = (states: unknown) => {
+    for (const [stateName, state] of Object.entries(
+      (states ?? {}) as Record<string, Record<string, unknown>>,
+    )) {
+      if (stateName === name && String(state.Resource ?? '').endsWith('.waitForTaskToken')) found = true;
+      const processor = (state.ItemProcessor ?? state.Iterator) as { States?: unknown } | undefined;
+      if (processor?.States) visit(processor.States);
+    }
+  };
+  visit((definition as { States?: unknown }).States);
+  return found;
 }
 
 export interface RunOptions {
@@ -101,6 +120,8 @@ export async function runDiagnosisWorkflow(
   // Step outputs are plain JSON by contract (contracts.ts); the engine's JSONValue type cannot see that.
   const handlers = localTaskHandlers(definition, deps, options.overrides) as unknown as EngineHandlers;
   const execution = machine.run(input, {
+    // `$$.Task.Token` of a waitForTaskToken state: locally the handler answers itself, no token is used.
+    context: { Task: { Token: `local-${input.incidentId}` } } as never,
     overrides: {
       taskResourceLocalHandlers: handlers,
       waitTimeOverrides: { [DIAGNOSTICS_WAIT_STATE]: options.pollWaitMs ?? 0 },

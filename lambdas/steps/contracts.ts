@@ -21,6 +21,8 @@ export const WorkflowInputSchema = z.object({
   trigger: TriggerSchema,
   /** Classify from the logs alone; run nothing on any host. */
   logsOnly: z.boolean().default(false),
+  /** Remediation prints what it would run and runs nothing (`--dry-run`). */
+  dryRun: z.boolean().optional(),
 });
 export type WorkflowInput = z.infer<typeof WorkflowInputSchema>;
 

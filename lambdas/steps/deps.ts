@@ -1,14 +1,32 @@
 /** What every step needs from the outside, as ports. The local runner and the Lambda handlers build it. */
 import type { GatewatchConfig, TargetConfig } from '../core/config.ts';
 import type {
+  ApprovalGate,
+  CapacityScaler,
   Clock,
   DiagnosticsDispatcher,
   LogSource,
   NetworkInventory,
   Notifier,
+  RemediationLedger,
+  RemediationRunner,
   ReportStore,
+  TargetProber,
 } from '../ports.ts';
 import type { ProbeHistorySource } from './incident-record.ts';
+
+/** What the Remediate stage needs; absent where remediation is not wired (then no action ever runs). */
+export interface RemediationPorts {
+  world: 'local' | 'aws';
+  runner: RemediationRunner;
+  ledger: RemediationLedger;
+  approvals: ApprovalGate;
+  prober: TargetProber;
+  /** AWS only: raises an Auto Scaling group. */
+  scaler?: CapacityScaler;
+  /** Milliseconds between verification checks. @default 1000 */
+  verifyIntervalMs?: number;
+}
 
 export interface StepDeps {
   config: GatewatchConfig;
@@ -25,6 +43,10 @@ export interface StepDeps {
   network?: (target: TargetConfig) => NetworkInventory | undefined;
   /** The error log's UTC offset in minutes when the configuration does not give one. */
   defaultUtcOffsetMinutes: number;
+  /** The Remediate stage's ports (see lambdas/steps/remediate.ts). */
+  remediation?: RemediationPorts;
+  /** Which world the step runs in, for a step that plans without ports (PlanRemediation's Lambda). */
+  world?: 'local' | 'aws';
   /** Probe minutes per target, for the incident index's availability (the watch loop's history locally). */
   probeHistory?: ProbeHistorySource;
 }

@@ -10,6 +10,7 @@ import type { StepDeps } from './deps.ts';
 import { collectDiagnostics, sendDiagnostics } from './diagnose-host.ts';
 import { gatherNginxEvidence } from './gather-nginx-evidence.ts';
 import { notify } from './notify.ts';
+import { awaitApproval, planRemediationStep, remediate } from './remediate.ts';
 
 export type { StepDeps } from './deps.ts';
 
@@ -23,4 +24,7 @@ export const STEPS: Record<WorkflowStepId, Step> = {
   'classify-and-report': classifyAndReport,
   'write-degraded-report': writeDegradedReport,
   notify,
+  'plan-remediation': planRemediationStep,
+  'await-approval': awaitApproval,
+  remediate,
 };

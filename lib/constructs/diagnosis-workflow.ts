@@ -4,7 +4,7 @@
  * Lambda is wired (permissions and environment together) to the capabilities `TASK_CAPABILITIES` lists
  * for its Task, and the state machine's role may invoke these Lambdas and nothing else.
  */
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -18,10 +18,17 @@ import {
   WORKFLOW_TASKS,
   type WorkflowTaskName,
 } from '../workflow/definition.ts';
-import { LAMBDA_ENV, TASK_CAPABILITIES, type TaskCapability } from '../workflow/lambda-wiring.ts';
+import {
+  APPROVALS_PREFIX,
+  LAMBDA_ENV,
+  REMEDIATION_STATE_PREFIX,
+  TASK_CAPABILITIES,
+  type TaskCapability,
+} from '../workflow/lambda-wiring.ts';
 import type { DiagnosticsDocument } from './diagnostics-document.ts';
 import { GatewatchFunction } from './gatewatch-function.ts';
 import type { NotificationTopic } from './notification-topic.ts';
+import type { RemediationDocument } from './remediation-document.ts';
 import type { ReportBucket } from './report-bucket.ts';
 
 export class DiagnosisWorkflowPropsError extends Error {
@@ -34,6 +41,8 @@ export interface DiagnosisWorkflowProps {
   readonly reports: ReportBucket;
   readonly diagnostics: DiagnosticsDocument;
   readonly notifications: NotificationTopic;
+  /** The remediation actions document (the Remediate Task sends it). */
+  readonly remediation: RemediationDocument;
   /**
    * Every nginx log group's name starts with this; the logs grant is on `log-group:<prefix>*`.
    * @default DEFAULT_LOG_GROUP_PREFIX ('/gatewatch/')
@@ -58,6 +67,9 @@ const TASK_MEMORY_MB: Record<WorkflowTaskName, number> = {
   ClassifyAndReport: 1024,
   WriteDegradedReport: 256,
   Notify: 256,
+  PlanRemediation: 256,
+  AwaitApproval: 256,
+  Remediate: 512,
 };
 
 function kebab(task: WorkflowTaskName): string {
@@ -84,7 +96,10 @@ export class DiagnosisWorkflow extends Construct {
       tasks[task] = new GatewatchFunction(this, task, {
         handlerModule: `${kebab(task)}.ts`,
         description: `gatewatch workflow task ${task}`,
-        timeout: Duration.seconds(WORKFLOW_TASKS[task].timeoutSeconds - LAMBDA_TIMEOUT_MARGIN_SECONDS),
+        // AwaitApproval's state waits on a task token; its Lambda only stores the token and e-mails.
+        timeout: Duration.seconds(
+          task === 'AwaitApproval' ? 60 : WORKFLOW_TASKS[task].timeoutSeconds - LAMBDA_TIMEOUT_MARGIN_SECONDS,
+        ),
         memorySize: TASK_MEMORY_MB[task],
         config: props.config,
         ...(props.logRetention ? { logRetention: props.logRetention } : {}),
@@ -154,6 +169,42 @@ export class DiagnosisWorkflow extends Construct {
         props.notifications.grantPublish(lambda);
         lambda.addEnvironment(LAMBDA_ENV.topicArn, props.notifications.topic.topicArn);
         return;
+      case 'approvals':
+        this.#grantState(fn, props, APPROVALS_PREFIX, ['s3:GetObject', 's3:PutObject']);
+        lambda.addEnvironment(LAMBDA_ENV.reportBucket, props.reports.bucket.bucketName);
+        return;
+      case 'remediation': {
+        props.remediation.grantSend(lambda);
+        // Locks are replaced with conditional writes, never deleted: no s3:DeleteObject anywhere.
+        this.#grantState(fn, props, REMEDIATION_STATE_PREFIX, ['s3:GetObject', 's3:PutObject']);
+        const groups = scaledGroups(props.config);
+        if (groups.length > 0) {
+          // Describe has no resource-level permissions. SetDesiredCapacity: any group carrying the same
+          // opt-in tag as a repairable instance (one statement for any number of targets; the step
+          // itself only ever names the groups the configuration lists).
+          const tag = props.remediation.instanceTag;
+          fn.role.addToPrincipalPolicy(
+            new iam.PolicyStatement({ actions: ['autoscaling:DescribeAutoScalingGroups'], resources: ['*'] }),
+          );
+          fn.role.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              actions: ['autoscaling:SetDesiredCapacity'],
+              resources: [
+                Stack.of(this).formatArn({
+                  service: 'autoscaling',
+                  resource: 'autoScalingGroup',
+                  resourceName: '*:autoScalingGroupName/*',
+                  arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+                }),
+              ],
+              conditions: { StringEquals: { [`autoscaling:ResourceTag/${tag.key}`]: tag.value } },
+            }),
+          );
+        }
+        lambda.addEnvironment(LAMBDA_ENV.remediationDocument, props.remediation.documentName);
+        lambda.addEnvironment(LAMBDA_ENV.reportBucket, props.reports.bucket.bucketName);
+        return;
+      }
       case 'network':
         // Read-only describes of the network path; EC2 offers no resource-level permissions for them.
         fn.role.addToPrincipalPolicy(
@@ -175,6 +226,13 @@ export class DiagnosisWorkflow extends Construct {
     }
   }
 
+  /** Read/write one state prefix of the report bucket (approvals, the remediation ledger). */
+  #grantState(fn: GatewatchFunction, props: DiagnosisWorkflowProps, prefix: string, actions: string[]): void {
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions, resources: [props.reports.bucket.arnForObjects(`${prefix}*`)] }),
+    );
+  }
+
   /** The wildcards cdk-nag reports here, each with why it is the narrowest grant possible. */
   #acknowledge(props: DiagnosisWorkflowProps): void {
     const stack = Stack.of(this);
@@ -191,6 +249,9 @@ export class DiagnosisWorkflow extends Construct {
             : '') +
           (capabilities.includes('network')
             ? '; the read-only ec2:Describe* calls of the network-path check support none either'
+            : '') +
+          (capabilities.includes('remediation')
+            ? '; ssm:GetCommandInvocation (the result of the action) and autoscaling:DescribeAutoScalingGroups support none either'
             : '') +
           '.',
       });
@@ -221,6 +282,30 @@ export class DiagnosisWorkflow extends Construct {
           reason: `SendCommand is allowed only on instances tagged ${props.diagnostics.instanceTag.key}=${props.diagnostics.instanceTag.value} (ssm:resourceTag condition) and only with gatewatch's document.`,
         });
       }
+      const bucketArn = `<${stack.getLogicalId(props.reports.bucket.node.defaultChild as CfnElement)}.Arn>`;
+      if (capabilities.includes('approvals')) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${bucketArn}/${APPROVALS_PREFIX}*]`,
+          reason:
+            'One pending-approval object per incident, named by incident id at run time; limited to the approvals prefix.',
+        });
+      }
+      if (capabilities.includes('remediation')) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${bucketArn}/${REMEDIATION_STATE_PREFIX}*]`,
+          reason:
+            'The remediation ledger and its host locks (named by host at run time); limited to the remediation state prefix.',
+        });
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+          reason: `SendCommand with the actions document is allowed only on instances tagged ${props.remediation.instanceTag.key}=${props.remediation.instanceTag.value} (ssm:resourceTag condition).`,
+        });
+        if (scaledGroups(props.config).length > 0)
+          Validations.of(role).acknowledge({
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
+            reason: `SetDesiredCapacity only on Auto Scaling groups tagged ${props.remediation.instanceTag.key}=${props.remediation.instanceTag.value} (autoscaling:ResourceTag condition); their ARNs carry a generated id.`,
+          });
+      }
       if (capabilities.includes('logs')) {
         const prefix = props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX;
         Validations.of(role).acknowledge({
@@ -244,4 +329,13 @@ export class DiagnosisWorkflow extends Construct {
       });
     }
   }
+}
+
+/** The Auto Scaling groups the configuration lets `scale-asg` raise. */
+function scaledGroups(config: DiagnosisWorkflowProps['config']): string[] {
+  return config.targets.flatMap((t) =>
+    t.remediation?.autoScalingGroup && t.remediation.actions.includes('scale-asg')
+      ? [t.remediation.autoScalingGroup.name]
+      : [],
+  );
 }

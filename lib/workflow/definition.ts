@@ -6,6 +6,7 @@
  * State data stays small plain JSON: evidence and command outputs live in the report store and only
  * their keys travel between states.
  */
+import { MAX_APPROVAL_SECONDS, MAX_VERIFY_SECONDS } from '../../lambdas/core/remediation/config.ts';
 
 /** Every Task of the workflow: state name → the step it runs and its timeout. */
 export const WORKFLOW_TASKS = {
@@ -16,6 +17,11 @@ export const WORKFLOW_TASKS = {
   ClassifyAndReport: { step: 'classify-and-report', timeoutSeconds: 120 },
   WriteDegradedReport: { step: 'write-degraded-report', timeoutSeconds: 60 },
   Notify: { step: 'notify', timeoutSeconds: 30 },
+  PlanRemediation: { step: 'plan-remediation', timeoutSeconds: 60 },
+  // Waits on a task token in AWS (and polls the approvals folder locally) up to the longest approval.
+  AwaitApproval: { step: 'await-approval', timeoutSeconds: MAX_APPROVAL_SECONDS + 60 },
+  // The action (at most 70 s), the host lock (30 s), verify-after (at most MAX_VERIFY_SECONDS), writing.
+  Remediate: { step: 'remediate', timeoutSeconds: MAX_VERIFY_SECONDS + 160 },
 } as const;
 
 export type WorkflowTaskName = keyof typeof WORKFLOW_TASKS;
@@ -28,8 +34,9 @@ export const DIAGNOSTICS_WAIT_STATE = 'WaitForDiagnostics';
 export const DIAGNOSTICS_POLL_SECONDS = 5;
 /** Bounded polling: after this many `pending` answers the host is reported as timed out. */
 export const DIAGNOSTICS_MAX_POLLS = 24;
-/** The whole execution, including the longest poll loop. */
-export const WORKFLOW_TIMEOUT_SECONDS = 900;
+/** The whole execution, including the longest poll loop, the longest approval wait and the repair. */
+export const WORKFLOW_TIMEOUT_SECONDS =
+  900 + WORKFLOW_TASKS.AwaitApproval.timeoutSeconds + WORKFLOW_TASKS.Remediate.timeoutSeconds;
 
 /** `${GatherNginxEvidenceFunctionArn}`: the placeholder CDK's `definitionSubstitutions` fills. */
 export function taskArnPlaceholder(task: WorkflowTaskName): string {
@@ -166,8 +173,9 @@ export function buildDiagnosisDefinition(): Record<string, unknown> {
       ClassifyAndReport: task('ClassifyAndReport', {
         ResultPath: '$.report',
         Catch: catchAll('$.reportError', 'WriteDegradedReport'),
-        Next: 'Notify',
+        Next: 'PlanRemediation',
       }),
+      ...remediationStates('Notify'),
       WriteDegradedReport: task('WriteDegradedReport', {
         ResultPath: '$.report',
         Catch: catchAll('$.degradedError', 'ReportFailed'),
@@ -187,6 +195,53 @@ export function buildDiagnosisDefinition(): Record<string, unknown> {
     },
   };
 }
+
+/**
+ * The Remediate stage (see lambdas/steps/remediate.ts): plan, then wait for an approval or run, then
+ * `next`. A failure anywhere goes on to `next` with the report already written: remediation never
+ * loses the report or the notification.
+ */
+function remediationStates(next: string): Record<string, unknown> {
+  return {
+    PlanRemediation: task('PlanRemediation', {
+      ResultPath: '$.remediationPlan',
+      Catch: catchAll('$.remediationError', next),
+      Next: 'RemediationDecision',
+    }),
+    RemediationDecision: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.remediationPlan.decision', StringEquals: 'approve', Next: 'AwaitApproval' },
+        { Variable: '$.remediationPlan.decision', StringEquals: 'run', Next: 'Remediate' },
+      ],
+      Default: next,
+    },
+    // The Lambda is invoked with the task token and returns at once in AWS; the state waits until an
+    // approval answers (SendTaskSuccess/SendTaskFailure) or TimeoutSeconds passes (expired: no action).
+    AwaitApproval: {
+      Type: 'Task',
+      Resource: APPROVAL_RESOURCE,
+      Parameters: {
+        FunctionName: `\${${taskArnPlaceholder('AwaitApproval')}}`,
+        Payload: { 'input.$': '$', 'taskToken.$': '$$.Task.Token' },
+      },
+      TimeoutSeconds: WORKFLOW_TASKS.AwaitApproval.timeoutSeconds,
+      Retry: RETRY_TRANSIENT,
+      ResultPath: '$.approval',
+      // Expired (States.Timeout) or rejected (SendTaskFailure): Remediate records it and runs nothing.
+      Catch: catchAll('$.approvalError', 'Remediate'),
+      Next: 'Remediate',
+    },
+    Remediate: task('Remediate', {
+      ResultPath: '$.remediation',
+      Catch: catchAll('$.remediationError', next),
+      Next: next,
+    }),
+  };
+}
+
+/** Step Functions' Lambda integration that waits for a task token. */
+export const APPROVAL_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
 /** Replaces every `${<Task>FunctionArn}` placeholder, as CloudFormation does with `DefinitionSubstitutions`. */
 export function substituteTaskArns(

@@ -23,6 +23,8 @@ export const LAMBDA_ENV = {
   stateMachineArn: 'GATEWATCH_STATE_MACHINE_ARN',
   /** JSON `AlarmRoutes`, for the unbundled starter source only (deployed: {@link BUNDLED_FILES}.alarmRoutes). */
   alarmRoutes: 'GATEWATCH_ALARM_ROUTES',
+  /** The remediation actions document (SSM Command). */
+  remediationDocument: 'GATEWATCH_REMEDIATION_DOCUMENT',
 } as const;
 
 /** The JSON documents shipped in a Lambda's code package, next to `index.mjs`, by role. */
@@ -45,7 +47,10 @@ export const BUNDLED_FILES_DEFINE = {
  * - `store`: read and write the incident folders of the report bucket (`ReportStore`);
  * - `diagnostics-send` / `diagnostics-collect`: SSM Run Command with gatewatch's document, split so that
  *   only the send Task may start commands (`DiagnosticsDispatcher`);
- * - `notifier`: publish to the notification topic (`Notifier`).
+ * - `notifier`: publish to the notification topic (`Notifier`);
+ * - `approvals`: keep approval task tokens under the report bucket's approvals prefix (`ApprovalGate`);
+ * - `remediation`: SSM Run Command with the actions document on instances tagged for remediation, the
+ *   remediation ledger and locks, the Auto Scaling groups the configuration names (`RemediationPorts`).
  */
 export type TaskCapability =
   | 'logs'
@@ -53,7 +58,9 @@ export type TaskCapability =
   | 'diagnostics-send'
   | 'diagnostics-collect'
   | 'notifier'
-  | 'network';
+  | 'network'
+  | 'approvals'
+  | 'remediation';
 
 export const TASK_CAPABILITIES = {
   GatherNginxEvidence: ['logs', 'store'],
@@ -63,6 +70,9 @@ export const TASK_CAPABILITIES = {
   ClassifyAndReport: ['store'],
   WriteDegradedReport: ['store'],
   Notify: ['notifier'],
+  PlanRemediation: ['store'],
+  AwaitApproval: ['notifier', 'approvals'],
+  Remediate: ['store', 'logs', 'remediation'],
 } as const satisfies Record<WorkflowTaskName, readonly TaskCapability[]>;
 
 export type CapabilitiesOf<T extends WorkflowTaskName> = (typeof TASK_CAPABILITIES)[T][number];
@@ -70,6 +80,18 @@ export type CapabilitiesOf<T extends WorkflowTaskName> = (typeof TASK_CAPABILITI
 /** Prefixes in the report bucket. */
 export const REPORT_PREFIX = 'incidents/';
 export const COMMAND_OUTPUT_PREFIX = 'ssm-output/';
+/** The remediation ledger and host locks (report bucket), outside the expiring prefixes. */
+export const REMEDIATION_STATE_PREFIX = 'state/remediation/';
+/** Pending approvals (task tokens), one object per incident. */
+export const APPROVALS_PREFIX = 'state/approvals/';
+
+/** The fixed parts of the remediation actions document the runner must agree with. */
+export const REMEDIATION_DOCUMENT = {
+  stepName: 'runRemediation',
+  executionTimeoutParameter: 'executionTimeout',
+  interpolationCheckParameter: 'interpolationCheck',
+  interpolationCheckValue: 'ENV_VAR',
+} as const;
 
 /**
  * How often the scheduled Lambdas run in AWS (EventBridge `rate(1 minute)`): the probe Lambda's run

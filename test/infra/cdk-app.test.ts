@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from '../../lib/paths.ts';
+import { WORKFLOW_TASK_NAMES } from '../../lib/workflow/definition.ts';
 import { BUNDLED_FILES, LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
 import { scaleConfig, scaleOptInAlarms } from './scale.ts';
 
@@ -149,7 +150,7 @@ describe('npx cdk synth with context from -c', () => {
       expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
       expect(result.stderr).not.toContain('E2BIG');
       const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(10);
+      expect(functions).toHaveLength(WORKFLOW_TASK_NAMES.length + 3);
       for (const fn of functions) {
         const shipped = JSON.parse(
           readFileSync(join(out, fn.Metadata!['aws:asset:path']!, BUNDLED_FILES.config), 'utf8'),

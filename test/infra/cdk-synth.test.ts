@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/paths.ts';
+import { WORKFLOW_TASK_NAMES } from '../../lib/workflow/definition.ts';
 import { BUNDLED_FILES, LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
 
 /** This process's environment without anything that could let the CLI reach AWS. */
@@ -65,8 +66,8 @@ describe('npx cdk synth', () => {
 
   it('bundles every Lambda into one ESM file that loads without missing modules', () => {
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    // Seven workflow tasks, the starter, the prober and the log watcher.
-    expect(functions).toHaveLength(10);
+    // The workflow tasks (remediation's three among them), the starter, the prober and the log watcher.
+    expect(functions).toHaveLength(WORKFLOW_TASK_NAMES.length + 3);
     for (const fn of functions) {
       const assetPath = fn.Metadata?.['aws:asset:path'];
       expect(assetPath).toBeDefined();

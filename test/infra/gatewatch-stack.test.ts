@@ -187,6 +187,8 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
         ],
         notifier: [LAMBDA_ENV.topicArn],
         network: [],
+        approvals: [LAMBDA_ENV.reportBucket],
+        remediation: [LAMBDA_ENV.remediationDocument, LAMBDA_ENV.reportBucket],
       } as const;
       for (const task of WORKFLOW_TASK_NAMES) {
         const [, fn] = resources(template, 'AWS::Lambda::Function').find(
@@ -260,27 +262,39 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       }
     });
 
-    it('sends only gatewatch’s own document, and only to instances carrying the gatewatch tag', () => {
-      const documentId = resources(template, 'AWS::SSM::Document')[0]![0];
+    it('sends only gatewatch’s own documents, each by one Lambda and only to instances carrying its tag', () => {
+      const documents = resources(template, 'AWS::SSM::Document').map(([id]) => id);
+      expect(documents).toHaveLength(2);
       const send = statements(template).filter(({ statement }) =>
         actionsOf(statement).includes('ssm:SendCommand'),
       );
-      const onDocument = send.filter(({ statement }) =>
-        JSON.stringify(statement.Resource).includes(`"Ref":"${documentId}"`),
-      );
-      const onInstances = send.filter(({ statement }) =>
-        JSON.stringify(statement.Resource).includes(':instance/*'),
-      );
-      expect(onDocument).toHaveLength(1);
-      expect(onDocument[0]!.statement.Condition).toBeUndefined();
-      expect(onInstances).toHaveLength(1);
-      expect(onInstances[0]!.statement.Condition).toEqual({
-        StringEquals: { 'ssm:resourceTag/gatewatch': 'enabled' },
-      });
-      expect(send).toHaveLength(2);
+      // The diagnostics document (read-only checks) and the actions document (repairs), each on its own tag.
+      const expected = [
+        { prefix: 'Diagnostics', tag: 'gatewatch', role: 'SendDiagnostics' },
+        { prefix: 'Remediation', tag: 'gatewatch-remediate', role: 'Remediate' },
+      ];
+      for (const { prefix, tag, role } of expected) {
+        const documentId = documents.find((id) => id.startsWith(prefix))!;
+        expect(documentId, prefix).toBeDefined();
+        const onDocument = send.filter(({ statement }) =>
+          JSON.stringify(statement.Resource).includes(`"Ref":"${documentId}"`),
+        );
+        expect(onDocument, prefix).toHaveLength(1);
+        expect(onDocument[0]!.statement.Condition).toBeUndefined();
+        expect(JSON.stringify(onDocument[0]!.roles)).toContain(role);
+        const onInstances = send.filter(
+          ({ statement, roles }) =>
+            JSON.stringify(statement.Resource).includes(':instance/*') &&
+            JSON.stringify(roles).includes(role),
+        );
+        expect(onInstances, prefix).toHaveLength(1);
+        expect(onInstances[0]!.statement.Condition).toEqual({
+          StringEquals: { [`ssm:resourceTag/${tag}`]: 'enabled' },
+        });
+      }
+      expect(send).toHaveLength(4);
       const sendRoles = new Set(send.flatMap(({ roles }) => roles.map((r) => JSON.stringify(r))));
-      expect([...sendRoles]).toHaveLength(1);
-      expect([...sendRoles][0]).toContain('SendDiagnostics');
+      expect([...sendRoles]).toHaveLength(2);
     });
 
     it('allows deleting nothing in the report bucket', () => {
@@ -294,8 +308,8 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       const reads = statements(template).filter(({ statement }) =>
         actionsOf(statement).some((a) => a === 'logs:FilterLogEvents' || a === 'logs:StartQuery'),
       );
-      // GatherNginxEvidence (FilterLogEvents) and the log-rate Lambda (StartQuery).
-      expect(reads).toHaveLength(2);
+      // GatherNginxEvidence and Remediate's verify-after (FilterLogEvents), the log-rate Lambda (StartQuery).
+      expect(reads).toHaveLength(3);
       for (const { statement } of reads) {
         expect(resourcesOf(statement)).toHaveLength(1);
         expect(JSON.stringify(statement.Resource)).toMatch(/:log-group:\/gatewatch\/\*"/);
@@ -319,7 +333,9 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       mainSteps: { action: string; inputs: { runCommand: string[]; timeoutSeconds: string } }[];
     };
     beforeAll(() => {
-      const [, document] = resources(template, 'AWS::SSM::Document')[0]!;
+      const [, document] = resources(template, 'AWS::SSM::Document').find(([id]) =>
+        id.startsWith('Diagnostics'),
+      )!;
       expect(document.Properties).toMatchObject({ DocumentType: 'Command', DocumentFormat: 'JSON' });
       content = document.Properties.Content as typeof content;
     });

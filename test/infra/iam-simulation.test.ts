@@ -10,7 +10,16 @@
  * in the dead-letter queue.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  SetDesiredCapacityCommand,
+} from '@aws-sdk/client-auto-scaling';
 import {
   CloudWatchLogsClient,
   FilterLogEventsCommand,
@@ -24,6 +33,9 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewatchConfig } from '../../lambdas/core/config.ts';
+import { RemediationConfigSchema } from '../../lambdas/core/remediation/config.ts';
+import type { Report } from '../../lambdas/core/types.ts';
 import type { GatewatchStack } from '../../lib/gatewatch-stack.ts';
 import { BUNDLED_FILES, LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
 import { lambdaContext } from '../handlers/support.ts';
@@ -35,8 +47,31 @@ import { exampleConfig, synthesizeStack } from './synth.ts';
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
 const INSTANCE = 'i-0123456789abcdef0';
-/** The tag the stack requires on a diagnosed instance (the example instance carries it). */
-const INSTANCE_TAGS = { gatewatch: 'enabled' };
+/**
+ * The tags the stack requires on a diagnosed instance and on one gatewatch may repair (the example
+ * instance carries both; the negative cases below take each away).
+ */
+const INSTANCE_TAGS = { gatewatch: 'enabled', 'gatewatch-remediate': 'enabled' };
+/** An Auto Scaling group ARN carries a generated id. */
+const ASG_ID = '8e3a3c1b-4c1d-4e55-9f00-0a1b2c3d4e5f';
+
+/**
+ * The example configuration with remediation on (auto, restart and scale-out allowed), its probe on a
+ * local receiver so the verification after a repair stays on this machine.
+ */
+function remediatingConfig(probePort: number): GatewatchConfig {
+  const config = exampleConfig();
+  const shop = config.targets[0]!;
+  shop.probe = { ...shop.probe!, url: `http://127.0.0.1:${probePort}/healthz`, allowPrivate: true };
+  shop.remediation = RemediationConfigSchema.parse({
+    mode: 'auto',
+    actions: ['restart-service', 'scale-asg'],
+    maxPerHour: 3,
+    verifySeconds: 5,
+    autoScalingGroup: { name: 'shop-api', maxCapacity: 4 },
+  });
+  return config;
+}
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/nginx/${name}`, import.meta.url), 'utf8')
@@ -53,8 +88,15 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     sns: mockClient(SNSClient),
     ec2: mockClient(EC2Client),
     sfn: mockClient(SFNClient),
+    autoscaling: mockClient(AutoScalingClient),
   };
   const objects = new Map<string, string>();
+  /** The environment of every function, as deployed. */
+  const env: Record<string, string> = {};
+  let probeReceiver: Server;
+  let work: string;
+  /** What the actions script printed for the last SendCommand with the actions document. */
+  let actionsOutput = '';
   /** Lambda (function logical id) → the IAM requests its calls made. */
   const made = new Map<string, IamRequest[]>();
 
@@ -85,7 +127,38 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     }));
     stubs.ssm
       .on(SendCommandCommand)
-      .resolves({ Command: { CommandId: 'c0ffee00-1111-2222-3333-444455556666' } });
+      .callsFake((input: { DocumentName: string; Parameters: Record<string, string[]> }) => {
+        if (input.DocumentName === env[LAMBDA_ENV.remediationDocument]) {
+          // The real actions script with the parameters SSM would hand over, and a stand-in systemctl.
+          const gw = Object.fromEntries(
+            Object.entries(input.Parameters)
+              .filter(([name]) => name.startsWith('GW_'))
+              .map(([name, [value]]) => [name, value ?? '']),
+          );
+          actionsOutput = spawnSync('bash', ['lambdas/assets/remediation/gatewatch-remediate.sh'], {
+            env: { PATH: `${work}/bin:/usr/bin:/bin`, ...gw },
+            encoding: 'utf8',
+            timeout: 60_000,
+          }).stdout;
+        }
+        return { Command: { CommandId: 'c0ffee00-1111-2222-3333-444455556666' } };
+      });
+    stubs.autoscaling.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: 'shop-api',
+          AutoScalingGroupARN: `arn:${PARTITION}:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:${ASG_ID}:autoScalingGroupName/shop-api`,
+          DesiredCapacity: 2,
+          MinSize: 1,
+          MaxSize: 6,
+          DefaultCooldown: 300,
+          AvailabilityZones: [],
+          HealthCheckType: 'EC2',
+          CreatedTime: new Date(),
+        },
+      ],
+    });
+    stubs.autoscaling.on(SetDesiredCapacityCommand).resolves({});
     stubs.sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
     stubs.sfn
       .on(StartExecutionCommand)
@@ -141,12 +214,17 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     ((await import(`../../lambdas/handlers/${module}.ts`)) as { handler: Handler }).handler;
 
   beforeAll(async () => {
+    probeReceiver = createServer((_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => probeReceiver.listen(0, '127.0.0.1', resolve));
+    work = mkdtempSync(join(tmpdir(), 'gatewatch-iam-'));
+    mkdirBin(work);
     let template: ReturnType<typeof synthesizeStack>['template'];
-    ({ stack, template } = synthesizeStack());
+    ({ stack, template } = synthesizeStack({
+      config: remediatingConfig((probeReceiver.address() as AddressInfo).port),
+    }));
     policies = new StackPolicies(template.toJSON() as CfnTemplate);
     // The environment each function is deployed with, resolved as CloudFormation would (the documents
     // a bundle carries come from the same stack object).
-    const env: Record<string, string> = {};
     for (const task of Object.values(stack.workflow.tasks)) {
       Object.assign(
         env,
@@ -251,9 +329,68 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     await asLambda(id(stack.logWatch!.watcher), async () =>
       (await handler('log-watch'))({}, lambdaContext()).catch(() => undefined),
     );
+
+    // Remediation: the report's verdict set to ones the mapping table repairs (the classification is
+    // not what is simulated here), then plan → approval request → repair, as the workflow runs them.
+    const reportRef = report as { key: string; rootCause: string };
+    const stored = [...objects.entries()].find(([key]) => key.endsWith(`/${input.incidentId}/report.json`))!;
+    const repairable = (incidentId: string, rootCause: string) => {
+      const copy = JSON.parse(stored[1]) as Report;
+      copy.incidentId = incidentId;
+      copy.verdict = { ...copy.verdict, rootCause: rootCause as never, upstream: '127.0.0.1:3000' };
+      objects.set(stored[0].replace(input.incidentId, incidentId), JSON.stringify(copy));
+      return {
+        ...reportInput,
+        incidentId,
+        report: { ...reportRef, key: reportRef.key.replace(input.incidentId, incidentId), rootCause },
+      };
+    };
+    stubs.ssm.on(GetCommandInvocationCommand).callsFake(() => ({
+      Status: 'Success',
+      StatusDetails: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: actionsOutput,
+      StandardErrorContent: '',
+    }));
+    for (const [incidentId, rootCause] of [
+      ['shop-20261124T060600Z-5e1f0a2b', 'upstream-down'],
+      ['shop-20261124T060700Z-6a7b8c9d', 'upstream-overloaded'],
+    ] as const) {
+      const state = repairable(incidentId, rootCause);
+      const plan = (await asLambda(id(tasks.PlanRemediation), async () =>
+        (
+          await handler('plan-remediation')
+        )(state, lambdaContext()),
+      )) as { decision: string };
+      expect(plan.decision, rootCause).toBe('run');
+      await asLambda(id(tasks.AwaitApproval), async () =>
+        (await handler('await-approval'))(
+          {
+            input: {
+              ...state,
+              remediationPlan: {
+                ...plan,
+                decision: 'approve',
+                expiresAt: new Date(Date.now() + 600_000).toISOString(),
+              },
+            },
+            taskToken: `token-${incidentId}`,
+          },
+          lambdaContext(),
+        ),
+      );
+      const outcome = (await asLambda(id(tasks.Remediate), async () =>
+        (
+          await handler('remediate')
+        )({ ...state, remediationPlan: plan }, lambdaContext()),
+      )) as { status: string };
+      expect(outcome.status, `${rootCause}: ${JSON.stringify(outcome)}`).toBe('verified');
+    }
   }, 600_000);
-  afterAll(() => {
+  afterAll(async () => {
     for (const stub of Object.values(stubs)) stub.restore();
+    await new Promise((resolve) => probeReceiver?.close(resolve));
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('records calls from every Lambda that talks to AWS', () => {
@@ -268,6 +405,24 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     expect(actions(tasks.Notify)).toContain('sns:Publish');
     expect(actions(stack.trigger.starter)).toEqual(new Set(['states:StartExecution']));
     expect(actions(stack.logWatch!.watcher)).toContain('logs:StartQuery');
+    expect(actions(tasks.PlanRemediation)).toEqual(new Set(['s3:GetObject', 's3:PutObject']));
+    for (const action of ['sns:Publish', 's3:PutObject'])
+      expect(actions(tasks.AwaitApproval)).toContain(action);
+    for (const action of [
+      'ssm:SendCommand',
+      'ssm:GetCommandInvocation',
+      'logs:FilterLogEvents',
+      's3:GetObject',
+      's3:PutObject',
+      'autoscaling:DescribeAutoScalingGroups',
+      'autoscaling:SetDesiredCapacity',
+    ])
+      expect(actions(tasks.Remediate), action).toContain(action);
+    // The repair went to the actions document, not the diagnostics one.
+    const sent = (made.get(id(tasks.Remediate)) ?? []).filter((r) => r.action === 'ssm:SendCommand');
+    expect(sent.map((r) => r.resource)).toContain(
+      `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:document/${env[LAMBDA_ENV.remediationDocument]}`,
+    );
   });
 
   it('allows every recorded call under the calling Lambda’s own role and the resource policies', async () => {
@@ -370,6 +525,84 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
         {
           action: 's3:GetObject',
           resource: `arn:${PARTITION}:s3:::${bucket}/incidents/x/report.json`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      // A repair on an instance that is diagnosed but not opted in to remediation.
+      [
+        id(tasks.Remediate),
+        {
+          action: 'ssm:SendCommand',
+          resource: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:instance/${INSTANCE}`,
+          context: { ...tls, 'ssm:resourceTag/gatewatch': 'enabled' },
+          from: 'negative',
+        },
+      ],
+      // The Remediate Lambda sending the diagnostics document, or someone else's.
+      [
+        id(tasks.Remediate),
+        {
+          action: 'ssm:SendCommand',
+          resource: `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:document/${env[LAMBDA_ENV.diagnosticsDocument]}`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      [
+        id(tasks.Remediate),
+        {
+          action: 'ssm:SendCommand',
+          resource: `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:document/AWS-RunShellScript`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      // The diagnostics Lambda sending the actions document.
+      [
+        id(tasks.SendDiagnostics),
+        {
+          action: 'ssm:SendCommand',
+          resource: `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:document/${env[LAMBDA_ENV.remediationDocument]}`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      // Scaling a group that is not opted in (no gatewatch-remediate tag).
+      [
+        id(tasks.Remediate),
+        {
+          action: 'autoscaling:SetDesiredCapacity',
+          resource: `arn:${PARTITION}:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:${ASG_ID}:autoScalingGroupName/payroll`,
+          context: { ...tls, 'autoscaling:ResourceTag/gatewatch': 'enabled' },
+          from: 'negative',
+        },
+      ],
+      // Deleting a lock or the ledger (locks are released by conditional writes).
+      [
+        id(tasks.Remediate),
+        {
+          action: 's3:DeleteObject',
+          resource: `arn:${PARTITION}:s3:::${bucket}/state/remediation/locks/host-${INSTANCE}.json`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      // The approval Lambda writing a report; the planner writing the ledger.
+      [
+        id(tasks.AwaitApproval),
+        {
+          action: 's3:PutObject',
+          resource: `arn:${PARTITION}:s3:::${bucket}/incidents/x/report.json`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      [
+        id(tasks.PlanRemediation),
+        {
+          action: 's3:PutObject',
+          resource: `arn:${PARTITION}:s3:::${bucket}/state/remediation/ledger.json`,
           context: tls,
           from: 'negative',
         },
@@ -522,3 +755,11 @@ describe('the services that act on gatewatch’s resources themselves, simulated
     ).not.toBe('Allowed');
   });
 });
+
+/** A stand-in `systemctl` on the actions script's PATH: the repair "succeeds" without touching this host. */
+function mkdirBin(work: string): void {
+  const bin = join(work, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'systemctl'), '#!/bin/sh\nexit 0\n');
+  chmodSync(join(bin, 'systemctl'), 0o755);
+}

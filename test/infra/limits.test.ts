@@ -148,7 +148,7 @@ describe.each([1, 50, 500])('the stack at %i targets', (count) => {
     expect(measured.parameters).toBeLessThanOrEqual(CFN_PARAMETERS);
   });
 
-  it(`keeps the diagnostics document within SSM's ${SSM_DOCUMENT_BYTES} bytes`, () => {
+  it(`keeps the diagnostics and actions documents within SSM's ${SSM_DOCUMENT_BYTES} bytes`, () => {
     expect(measured.ssmDocumentBytes).toBeLessThanOrEqual(SSM_DOCUMENT_BYTES);
   });
 

@@ -41,6 +41,12 @@ export function scaleConfig(count: number): GatewatchConfig {
         { address: `${octet(11)}:3001`, service: { docker: 'shop-worker' } },
       ],
       alarm: { failedProbes: { datapoints: 2, evaluationPeriods: 3 }, errorRate: { percent: 5, minutes: 5 } },
+      // Remediation on everywhere, scale-out included: its grants must not grow with the targets either.
+      remediation: {
+        mode: 'auto',
+        actions: ['restart-service', 'reload-nginx', 'scale-asg'],
+        autoScalingGroup: { name: `asg-${name}`, maxCapacity: 10 },
+      },
       aws: {
         instanceId: instanceId(i),
         logGroups: { error: `/gatewatch/${name}/nginx-error`, access: `/gatewatch/${name}/nginx-access` },

@@ -40,8 +40,13 @@ export function recordedCalls(stubs: Record<string, { calls(): { args: unknown[]
 const arn = (service: string, resource: string) =>
   `arn:${PARTITION}:${service}:${REGION}:${ACCOUNT}:${resource}`;
 const TLS = { 'aws:SecureTransport': 'true' };
+/** Stands for an Auto Scaling group's generated id in its ARN. */
+const ASG_ID_PLACEHOLDER = '00000000-0000-4000-8000-000000000000';
 
-/** The IAM requests one SDK call makes. `instanceTags` are the tags of the instances it names. */
+/**
+ * The IAM requests one SDK call makes. `instanceTags` are the tags of the instances (and Auto Scaling
+ * groups) it names.
+ */
 export function iamRequests(call: SdkCall, instanceTags: Record<string, string> = {}): IamRequest[] {
   const from = `${call.client}.${call.command}`;
   const i = call.input;
@@ -96,6 +101,23 @@ export function iamRequests(call: SdkCall, instanceTags: Record<string, string> 
       return [one('sns:Publish', String(i.TopicArn))];
     case 'sfn.StartExecution':
       return [one('states:StartExecution', String(i.stateMachineArn))];
+    case 'autoscaling.DescribeAutoScalingGroups':
+      return [one('autoscaling:DescribeAutoScalingGroups', '*')];
+    case 'autoscaling.SetDesiredCapacity':
+      // The group's ARN carries a generated id the caller does not name; any id matches the grant's `*`.
+      return [
+        one(
+          'autoscaling:SetDesiredCapacity',
+          arn(
+            'autoscaling',
+            `autoScalingGroup:${ASG_ID_PLACEHOLDER}:autoScalingGroupName/${i.AutoScalingGroupName}`,
+          ),
+          // Auto Scaling authorises against the group's tags (the same opt-in tags as the instances here).
+          Object.fromEntries(
+            Object.entries(instanceTags).map(([k, v]) => [`autoscaling:ResourceTag/${k}`, v]),
+          ),
+        ),
+      ];
   }
   if (call.client === 'ec2' && /^(Describe|GetManagedPrefixListEntries)/.test(call.command)) {
     return [one(`ec2:${call.command}`, '*')];

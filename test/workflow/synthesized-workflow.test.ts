@@ -83,8 +83,12 @@ describe('the synthesized workflow definition, run locally', () => {
 
     expect([...tasks].sort()).toEqual([...WORKFLOW_TASK_NAMES].sort());
     // Each of those Tasks names a real Lambda ARN: without its local handler the engine would invoke it.
+    // (AwaitApproval names its Lambda in the waitForTaskToken integration's FunctionName.)
     const text = JSON.stringify(definition);
-    expect(text.match(/"Resource":"arn:aws:lambda:[^"]+"/g)).toHaveLength(tasks.length);
+    const direct = text.match(/"Resource":"arn:aws:lambda:[^"]+"/g) ?? [];
+    const viaToken = text.match(/"FunctionName":"arn:aws:lambda:[^"]+"/g) ?? [];
+    expect(direct.length + viaToken.length).toBe(tasks.length);
+    expect(viaToken).toHaveLength(1);
     const handlers = localTaskHandlers(definition, untouchedDeps().deps);
     expect(Object.keys(handlers).sort()).toEqual([...tasks].sort());
     expect(Object.values(handlers).every((h) => typeof h === 'function')).toBe(true);

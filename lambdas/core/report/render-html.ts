@@ -193,6 +193,39 @@ function nextStepsSection(report: Report): SafeHtml {
   );
 }
 
+function remediationSection(report: Report): SafeHtml | undefined {
+  const r = report.remediation;
+  if (r === undefined) return undefined;
+  const checks = [
+    ...(r.before ? [{ ...r.before, when: 'before' }] : []),
+    ...(r.after ?? []).map((c) => ({ ...c, when: 'after' })),
+  ];
+  return section(
+    'remediation',
+    'Remediation',
+    html`<dl class="facts">
+<dt>Status</dt><dd><code>${r.status}</code>${r.escalated && html` — <strong>escalated</strong>`}</dd>
+<dt>Why</dt><dd>${r.reason}</dd>
+<dt>Mode</dt><dd><code>${r.mode}</code>${r.dryRun && ' (dry run)'}</dd>
+${
+  r.proposed &&
+  html`<dt>Proposed</dt><dd><code>${r.proposed.action}</code> on <code>${r.proposed.host}</code> by rule <code>${r.proposed.rule}</code> — ${r.proposed.because}</dd>
+<dt>Command</dt><dd><code>${r.proposed.command}</code></dd>`
+}
+${r.proposed?.approveCommand !== undefined && (r.status === 'suggested' || r.status === 'awaiting-approval') && html`<dt>Approve with</dt><dd><code>${r.proposed.approveCommand}</code></dd>`}
+${r.approval && html`<dt>Approval</dt><dd>${r.approval.status}${r.approval.by !== undefined && html` by ${r.approval.by}`}${r.approval.at !== undefined && html` at ${timeTag(r.approval.at)}`}${r.approval.expiresAt !== undefined && html` (expires ${timeTag(r.approval.expiresAt)})`}</dd>`}
+${r.guardrail !== undefined && html`<dt>Guardrail</dt><dd><code>${r.guardrail}</code></dd>`}
+${r.verified !== undefined && html`<dt>Verified</dt><dd>${r.verified ? 'yes, the target recovered' : 'no'}</dd>`}
+</dl>${r.ran && html`<figure class="evidence"><figcaption><strong>Ran</strong> ${timeTag(r.ran.startedAt)} → ${timeTag(r.ran.endedAt)}: ${r.ran.outcome}${r.ran.exitCode !== undefined && html`, status ${String(r.ran.exitCode)}`}</figcaption><pre><code>${evidenceText([...r.ran.commands.map((c) => `$ ${c}`), r.ran.output].filter((l) => l !== '').join('\n'))}</code></pre></figure>`}${
+      checks.length > 0 &&
+      html`<div class="scroll"><table><thead><tr><th>When</th><th>At</th><th>Probe</th><th class="n">Upstream errors</th><th>Recovered</th></tr></thead><tbody>${checks.map(
+        (c) =>
+          html`<tr><td>${c.when}</td><td>${timeTag(c.at)}</td><td>${c.probe}</td><td class="n">${String(c.errorLines)}</td><td>${c.ok ? 'yes' : 'no'}</td></tr>`,
+      )}</tbody></table></div>`
+    }`,
+  );
+}
+
 function findingsSection(report: Report): SafeHtml {
   if (report.findings.length === 0)
     return section('findings', 'Findings', html`<p class="muted">No findings.</p>`);
@@ -312,6 +345,7 @@ ${banner(report)}
 ${historyHtml(report)}
 ${decisiveSection(report)}
 ${nextStepsSection(report)}
+${remediationSection(report)}
 ${findingsSection(report)}
 ${ruledOutSection(report)}
 ${trafficSection(report)}

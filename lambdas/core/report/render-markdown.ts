@@ -51,6 +51,65 @@ function evidenceLines(evidence: { source: string; excerpt: string; at?: string 
   return [`*${text(evidence.source)}*${at}`, '', quote(evidence.excerpt), ''];
 }
 
+/** The `remediation` section: proposal, rule, mode, approval, what ran, before/after, verified, escalated. */
+function remediationMarkdown(report: Report): string[] {
+  const r = report.remediation;
+  if (r === undefined) return [];
+  const out = ['## Remediation', ''];
+  out.push(
+    `- **Status:** ${code(r.status)}${r.escalated ? ' — **escalated**' : ''}`,
+    `- **Why:** ${text(r.reason)}`,
+  );
+  out.push(`- **Mode:** ${code(r.mode)}${r.dryRun ? ' (dry run)' : ''}`);
+  if (r.proposed) {
+    out.push(
+      `- **Proposed:** ${code(r.proposed.action)} on ${code(r.proposed.host)} by rule ${code(r.proposed.rule)} — ${text(r.proposed.because)}`,
+      `- **Command:** ${code(r.proposed.command)}`,
+    );
+    if (r.proposed.approveCommand && (r.status === 'suggested' || r.status === 'awaiting-approval'))
+      out.push(`- **Approve with:** ${code(r.proposed.approveCommand)}`);
+  }
+  if (r.approval) {
+    const who = r.approval.by === undefined ? '' : ` by ${text(r.approval.by)}`;
+    const when = r.approval.at === undefined ? '' : ` at ${text(r.approval.at)}`;
+    const until = r.approval.expiresAt === undefined ? '' : ` (expires ${text(r.approval.expiresAt)})`;
+    out.push(`- **Approval:** ${text(r.approval.status)}${who}${when}${until}`);
+  }
+  if (r.guardrail) out.push(`- **Guardrail:** ${code(r.guardrail)}`);
+  if (r.verified !== undefined)
+    out.push(`- **Verified:** ${r.verified ? 'yes, the target recovered' : 'no'}`);
+  out.push('');
+  if (r.ran) {
+    out.push(
+      `**Ran** ${text(r.ran.startedAt)} → ${text(r.ran.endedAt)}: ${code(r.ran.outcome)}${r.ran.exitCode === undefined ? '' : `, status ${r.ran.exitCode}`}`,
+      '',
+      quote([...r.ran.commands.map((c) => `$ ${c}`), r.ran.output].filter((l) => l !== '').join('\n')),
+      '',
+    );
+  }
+  const checks = [
+    ...(r.before ? [{ ...r.before, when: 'before' }] : []),
+    ...(r.after ?? []).map((c) => ({ ...c, when: 'after' })),
+  ];
+  if (checks.length > 0) {
+    out.push(
+      table(
+        ['When', 'At', 'Probe', 'Upstream errors', 'Recovered'],
+        ['---', '---', '---', '--:', '---'],
+        checks.map((c) => [
+          cell(c.when),
+          cell(c.at),
+          cell(c.probe),
+          String(c.errorLines),
+          c.ok ? 'yes' : 'no',
+        ]),
+      ),
+      '',
+    );
+  }
+  return out;
+}
+
 /**
  * Renders a report as Markdown: the title (target, verdict, severity, state), the one-line summary, the
  * verdict's facts, the decisive evidence, next steps as a checklist, findings with their evidence, what
@@ -86,6 +145,8 @@ export function renderMarkdown(report: Report): string {
   out.push('## Next steps', '');
   if (report.nextSteps.length === 0) out.push('Nothing to do.', '');
   else out.push(...report.nextSteps.map((step) => `- [ ] ${text(step)}`), '');
+
+  out.push(...remediationMarkdown(report));
 
   out.push('## Findings', '');
   if (report.findings.length === 0) out.push('No findings.', '');

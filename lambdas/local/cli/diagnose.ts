@@ -18,6 +18,7 @@ const OptionsSchema = z.object({
   out: z.string().optional(),
   json: z.boolean().default(false),
   logsOnly: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
 });
 
 export function diagnoseCommand(io: Io): Command {
@@ -29,6 +30,7 @@ export function diagnoseCommand(io: Io): Command {
     .option('--out <dir>', 'reports folder (default: reports.dir of the configuration)')
     .option('--json', 'print the report JSON on stdout and nothing else')
     .option('--logs-only', 'classify from the configured logs alone; run no command on this host')
+    .option('--dry-run', 'remediation: record what would run, run nothing')
     .action(async (raw: unknown) => {
       const options = parseOptions(OptionsSchema, raw);
       const config = await loadConfigFile(options.config);
@@ -62,6 +64,7 @@ export function diagnoseCommand(io: Io): Command {
         from,
         now,
         logsOnly: options.logsOnly,
+        dryRun: options.dryRun,
         deps: { notify: 'silent', ...(options.out === undefined ? {} : { out: options.out }) },
       });
       if (options.json) io.out(`${JSON.stringify(result.report, null, 2)}\n`);

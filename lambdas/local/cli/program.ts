@@ -26,6 +26,7 @@ const COMMANDS: Record<string, (io: Io) => Promise<Command>> = {
   replay: async (io) => (await import('./replay.ts')).replayCommand(io),
   demo: async (io) => (await import('./demo.ts')).demoCommand(io),
   watch: async (io) => (await import('./watch.ts')).watchCommand(io),
+  approve: async (io) => (await import('./approve.ts')).approveCommand(io),
 };
 
 /**

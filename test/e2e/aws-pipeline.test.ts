@@ -172,7 +172,14 @@ function configOn(hosts: Host[]): GatewatchConfig {
   return validateConfig(
     {
       ...base,
-      targets: base.targets.map((t, i) => ({ ...t, aws: { ...t.aws!, instanceId: hosts[i]!.instanceId } })),
+      // Remediation in `suggest` mode here: the stand-in SSM agent runs documents on this machine, and a
+      // repair (`systemctl restart …`) must never run on the test host. The repair path has its own tests
+      // (test/workflow/remediation-workflow.test.ts, test/integration/remediation-pm2.test.ts).
+      targets: base.targets.map((t, i) => ({
+        ...t,
+        ...(t.remediation ? { remediation: { ...t.remediation, mode: 'suggest' as const } } : {}),
+        aws: { ...t.aws!, instanceId: hosts[i]!.instanceId },
+      })),
     },
     `e2e-${hosts.length}`,
   );
@@ -642,12 +649,15 @@ function expectDiagnosed(d: Deployment, run: PipelineRun, targetIndex: number): 
   expect(message.Message).toContain(report.verdict.rootCause);
   expect(message.Message).toContain(`incidents/${started.incidentId}/`);
 
-  // Every Task but the degraded-report fallback ran in its own bundled Lambda, invoked by ARN.
+  // Every Task on the path ran in its own bundled Lambda, invoked by ARN; not the degraded-report
+  // fallback, and in `suggest` mode no approval wait and no repair: the report carries the suggestion.
   const invoked = new Set(d.lambda.invoked);
-  for (const task of WORKFLOW_TASK_NAMES.filter((t) => t !== 'WriteDegradedReport')) {
+  const offPath: WorkflowTaskName[] = ['WriteDegradedReport', 'AwaitApproval', 'Remediate'];
+  for (const task of WORKFLOW_TASK_NAMES.filter((t) => !offPath.includes(t))) {
     expect(invoked, task).toContain(d.functions[task].logicalId);
   }
-  expect(invoked).not.toContain(d.functions.WriteDegradedReport.logicalId);
+  for (const task of offPath) expect(invoked, task).not.toContain(d.functions[task].logicalId);
+  expect(report.remediation, why).toMatchObject({ mode: 'suggest' });
 
   // Over the wire: the evidence came from this target's log groups in moto, the command went to its host.
   const calls = (task: WorkflowTaskName) => d.wire.calls.get(d.functions[task].logicalId) ?? [];

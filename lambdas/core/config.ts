@@ -5,6 +5,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { PATTERNS, SERVICE_NAME_PATTERNS } from './diagnostics/params.ts';
+import { NotifyConfigSchema, SilenceWindowSchema } from './notify-config.ts';
 import { ProbeConfigSchema } from './probe/schema.ts';
 
 /** Thrown for a configuration that cannot be used; `problems` holds one `path: what to do` line each. */
@@ -146,6 +147,8 @@ export const TargetConfigSchema = z.strictObject({
     errorRate: { percent: 5, minutes: 5 },
   }),
   aws: AwsTargetSchema.optional(),
+  /** Maintenance windows: reports are still written, nobody is notified. */
+  silence: z.array(SilenceWindowSchema).max(50).optional(),
 });
 export type TargetConfig = z.infer<typeof TargetConfigSchema>;
 
@@ -165,19 +168,7 @@ export const GatewatchConfigSchema = z
           .optional(),
       })
       .default({ dir: './incidents' }),
-    notify: z
-      .strictObject({
-        email: z.array(z.email('must be an e-mail address like oncall@example.com')).default([]),
-        smtp: z
-          .strictObject({
-            host: z.string().min(1),
-            port: z.number().int().min(1).max(65535, 'must be a TCP port (1-65535)'),
-            secure: z.boolean().default(false),
-            from: z.email('must be an e-mail address').default('gatewatch@localhost'),
-          })
-          .optional(),
-      })
-      .default({ email: [] }),
+    notify: NotifyConfigSchema.default({ email: [] }),
     network: z
       .strictObject({
         /** An EC2 snapshot (`gatewatch network --capture`) for local network-path checks. */

@@ -80,6 +80,15 @@ export interface UpstreamFailure {
 export type AccessLogFormat = 'gatewatch' | 'combined' | 'unknown';
 
 /** Per-minute traffic, for the report's chart. `minute` is ISO-8601 at :00. */
+/** Like {@link TrafficMinute}, for one second (`second` is its ISO-8601 start). */
+export interface TrafficSecond {
+  second: string;
+  requests: number;
+  status5xx: number;
+  status502: number;
+  status504: number;
+}
+
 export interface TrafficMinute {
   minute: string;
   requests: number;
@@ -106,6 +115,8 @@ export interface TrafficSummary {
   /** Lines that could not be read as any known format: counted, skipped. */
   malformed: number;
   perMinute: TrafficMinute[];
+  /** Per-second counts when the traffic spans a few minutes at most (a chart for short windows). */
+  perSecond?: TrafficSecond[];
   firstAt?: string;
   lastAt?: string;
   /** A few failing requests (already redacted), newest last, for the evidence. */
@@ -163,4 +174,20 @@ export interface Report {
   ruledOut: string[];
   resolvedAt?: string;
   durationSeconds?: number;
+  /** Every channel's outcome for every notification of this incident (open, resolve), oldest first. */
+  notifications?: NotificationRecord[];
+}
+
+/** One channel's outcome for one notification (`lambdas/core/notification.ts` builds them). */
+export interface NotificationRecord {
+  event: 'open' | 'resolve';
+  /** `email`, `slack`, `webhook`, `pagerduty`, `sns`, `console`, or `all` for a decision about every channel. */
+  channel: string;
+  status: 'sent' | 'failed' | 'silenced' | 'skipped';
+  attempts: number;
+  at: string;
+  /** The last attempt's error, redacted. */
+  error?: string;
+  /** Why it was silenced or skipped. */
+  detail?: string;
 }

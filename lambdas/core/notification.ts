@@ -68,6 +68,8 @@ export interface IncidentMessage {
   trigger: { kind: string; detail: string };
   /** The diagnosis did not complete; the report says what failed. */
   degraded?: boolean;
+  /** What the incident is, when the verdict does not say it (`heartbeat missing` for the prober). */
+  label?: string;
 }
 
 /** The most next steps a notification lists; the report has all of them. */
@@ -78,7 +80,7 @@ const DECISIVE_CHARACTERS = 1000;
 export function incidentMessage(
   report: Report,
   event: NotificationEvent,
-  where: { host: string; link?: string; degraded?: boolean },
+  where: { host: string; link?: string; degraded?: boolean; label?: string },
 ): IncidentMessage {
   const decisive = decisiveEvidence(report).shown[0];
   const message: IncidentMessage = {
@@ -100,6 +102,7 @@ export function incidentMessage(
   }
   if (where.link !== undefined) message.link = where.link;
   if (where.degraded) message.degraded = true;
+  if (where.label !== undefined) message.label = where.label;
   if (event === 'resolve' && report.resolvedAt !== undefined) {
     message.resolvedAt = report.resolvedAt;
     if (report.durationSeconds !== undefined) message.durationSeconds = report.durationSeconds;
@@ -108,8 +111,12 @@ export function incidentMessage(
 }
 
 /** The subject line of a message; a resolution replies to the opening one (`Re:`), so clients thread it. */
+function what(message: IncidentMessage): string {
+  return message.label ?? `${message.rootCause}${message.upstream ? ` ${message.upstream}` : ''}`;
+}
+
 export function messageSubject(message: IncidentMessage): string {
-  const base = `[gatewatch] ${message.target}: ${message.rootCause}${message.upstream ? ` ${message.upstream}` : ''}`;
+  const base = `[gatewatch] ${message.target}: ${what(message)}`;
   if (message.event === 'open') return sanitizeSubject(base);
   const after =
     message.durationSeconds === undefined ? '' : ` after ${formatDuration(message.durationSeconds)}`;
@@ -118,8 +125,8 @@ export function messageSubject(message: IncidentMessage): string {
 
 function headline(message: IncidentMessage): string {
   return message.event === 'open'
-    ? `${message.target} on ${message.host}: ${message.rootCause}${message.upstream ? ` (${message.upstream})` : ''}, confidence ${formatConfidence(message.confidence)}`
-    : `${message.target} on ${message.host}: resolved${message.durationSeconds === undefined ? '' : ` after ${formatDuration(message.durationSeconds)}`} (was ${message.rootCause}${message.upstream ? ` ${message.upstream}` : ''})`;
+    ? `${message.target} on ${message.host}: ${what(message)}${message.label === undefined ? `, confidence ${formatConfidence(message.confidence)}` : ''}`
+    : `${message.target} on ${message.host}: resolved${message.durationSeconds === undefined ? '' : ` after ${formatDuration(message.durationSeconds)}`} (was ${what(message)})`;
 }
 
 /** The plain-text body (the mail's text part, SNS, the console). */

@@ -1,31 +1,42 @@
-import { ConsoleNotifier, SilentNotifier } from '../adapters/local/console-notifier.ts';
+import { hostname } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { ConsoleNotifier } from '../adapters/local/console-notifier.ts';
+import { EnvSecretResolver } from '../adapters/local/env-secret-resolver.ts';
 import { FileLogSource } from '../adapters/local/file-log-source.ts';
 import { FolderReportStore } from '../adapters/local/folder-report-store.ts';
 import { LocalDiagnosticsDispatcher } from '../adapters/local/local-diagnostics-dispatcher.ts';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
-import { SmtpNotifier } from '../adapters/local/smtp-notifier.ts';
+import type { SmtpNotifier } from '../adapters/local/smtp-notifier.ts';
 import { SnapshotNetworkInventory } from '../adapters/local/snapshot-network-inventory.ts';
+import { notificationChannels, smtpChannel } from '../adapters/notification-channels.ts';
 import type { GatewatchConfig } from '../core/config.ts';
 import type { DiagnosticsDispatcher, Notifier } from '../ports.ts';
 import type { StepDeps } from '../steps/deps.ts';
+import { NotifierChannels } from '../steps/notify.ts';
 
 export interface LocalDepsOptions {
   /** Reports folder; the configuration's `reports.dir` by default. */
   out?: string;
-  /** `silent` for commands that print the verdict themselves. */
-  notify?: 'console' | 'silent';
+  /**
+   * `console`: the configured channels and the console; `silent`: the configured channels only (commands
+   * that print the verdict themselves); `none`: nobody (a manual `diagnose` without `--notify`).
+   */
+  notify?: 'console' | 'silent' | 'none';
   /** How the diagnostics script reaches the hosts; this machine's shell by default. */
   dispatcher?: DiagnosticsDispatcher;
 }
 
 /** The local world's ports: files, a folder, this host's shell, the console or SMTP. */
 export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {}): StepDeps {
+  const store = new FolderReportStore(options.out ?? config.reports.dir);
   return {
     config,
     logs: new FileLogSource(),
     dispatcher: options.dispatcher ?? new LocalDiagnosticsDispatcher(new ShellCommandRunner()),
-    store: new FolderReportStore(options.out ?? config.reports.dir),
+    store,
     notifier: localNotifier(config, options.notify ?? 'console'),
+    hostName: hostname(),
+    reportLink: (key) => pathToFileURL(store.locate(key)).href,
     clock: { now: () => new Date() },
     logLocations: (target) => ({
       error: target.nginx.errorLog,
@@ -40,25 +51,17 @@ export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {
 
 /** The SMTP notifier the configuration asks for (`notify.smtp` and at least one `notify.email`), if any. */
 export function smtpNotifierFor(config: GatewatchConfig): SmtpNotifier | undefined {
-  const smtp = config.notify.smtp;
-  if (!smtp || config.notify.email.length === 0) return undefined;
-  return new SmtpNotifier({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    from: smtp.from,
-    to: config.notify.email,
-  });
+  return smtpChannel(config.notify, new EnvSecretResolver());
 }
 
-function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent'): Notifier {
-  const console = mode === 'console' ? new ConsoleNotifier() : new SilentNotifier();
-  const mail = smtpNotifierFor(config);
-  if (!mail) return console;
-  return {
-    async notify(notification) {
-      await console.notify(notification);
-      await mail.notify(notification);
-    },
-  };
+/** The channels `notify` configures, secrets from this process's environment. */
+export function configuredChannels(config: GatewatchConfig): Notifier[] {
+  return notificationChannels(config.notify, new EnvSecretResolver());
+}
+
+function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent' | 'none'): Notifier {
+  if (mode === 'none')
+    return new NotifierChannels([], 'manual diagnose: notifications are sent only with --notify');
+  const channels = configuredChannels(config);
+  return new NotifierChannels(mode === 'console' ? [new ConsoleNotifier(), ...channels] : channels);
 }

@@ -24,6 +24,12 @@ export interface StepDeps {
   network?: (target: TargetConfig) => NetworkInventory | undefined;
   /** The error log's UTC offset in minutes when the configuration does not give one. */
   defaultUtcOffsetMinutes: number;
+  /** This machine's name, for notifications when nginx runs here (`nginxHost` is `local`). */
+  hostName?: string;
+  /** Where a person opens a report file: a file:// URL locally, a console link in AWS. */
+  reportLink?: (key: string) => string;
+  /** Waits between notification retries. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Keys of an incident's objects in the report store. */

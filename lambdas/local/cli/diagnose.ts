@@ -14,6 +14,7 @@ const OptionsSchema = z.object({
   out: z.string().optional(),
   json: z.boolean().default(false),
   logsOnly: z.boolean().default(false),
+  notify: z.boolean().default(false),
 });
 
 export function diagnoseCommand(io: Io): Command {
@@ -25,6 +26,10 @@ export function diagnoseCommand(io: Io): Command {
     .option('--out <dir>', 'reports folder (default: reports.dir of the configuration)')
     .option('--json', 'print the report JSON on stdout and nothing else')
     .option('--logs-only', 'classify from the configured logs alone; run no command on this host')
+    .option(
+      '--notify',
+      'send the configured notifications (e-mail, Slack, webhook, PagerDuty) for this verdict',
+    )
     .action(async (raw: unknown) => {
       const options = parseOptions(OptionsSchema, raw);
       const config = await loadConfigFile(options.config);
@@ -49,7 +54,11 @@ export function diagnoseCommand(io: Io): Command {
         from,
         now,
         logsOnly: options.logsOnly,
-        deps: { notify: 'silent', ...(options.out === undefined ? {} : { out: options.out }) },
+        // A manual run notifies only when asked: the person running it already sees the verdict.
+        deps: {
+          notify: options.notify ? 'silent' : 'none',
+          ...(options.out === undefined ? {} : { out: options.out }),
+        },
       });
       if (options.json) io.out(`${JSON.stringify(result.report, null, 2)}\n`);
       else printVerdict(io, result.report, result.location);

@@ -120,6 +120,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .timeline{list-style:none;padding:0}
 .timeline li{display:grid;grid-template-columns:minmax(0,15em) 1fr;gap:12px;padding:4px 0;border-bottom:1px solid var(--line)}
 .timeline time{color:var(--muted);font-variant-numeric:tabular-nums}
+td time{white-space:nowrap}
 .muted{color:var(--muted)}
 .detail{white-space:pre-wrap}
 .cols{display:grid;grid-template-columns:1fr;gap:0 28px}

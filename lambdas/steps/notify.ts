@@ -183,6 +183,16 @@ export function outcomeSummary(outcomes: readonly NotificationRecord[]): string 
   return `${sent} of ${outcomes.length} channels sent${failed.length > 0 ? `; failed: ${failed.map((f) => `${f.channel} (${f.error ?? '?'})`).join('; ')}` : ''}`;
 }
 
+/**
+ * The S3 console page of an `s3://bucket/key` object (a person with console access opens the HTML report
+ * there; it does not expire like a presigned URL); any other location as it is.
+ */
+export function consoleLink(location: string): string {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  if (!match) return location;
+  return `https://console.aws.amazon.com/s3/object/${match[1]}?prefix=${encodeURIComponent(match[2]!)}`;
+}
+
 export async function notify(raw: unknown, deps: StepDeps): Promise<NotifyOutput> {
   const input = NotifyInputSchema.parse(raw);
   if (input.report.rootCause === 'healthy') return { sent: false, detail: 'healthy: nobody is notified' };
@@ -199,9 +209,9 @@ export async function notify(raw: unknown, deps: StepDeps): Promise<NotifyOutput
     now: () => deps.clock.now(),
     ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
     host: nginxHost === 'local' ? (deps.hostName ?? 'localhost') : nginxHost,
-    ...(deps.reportLink === undefined
-      ? {}
-      : { link: deps.reportLink(storeKeys.report(input.incidentId, 'html')) }),
+    link: (deps.reportLink ?? ((key: string) => consoleLink(deps.store.locate(key))))(
+      storeKeys.report(input.incidentId, 'html'),
+    ),
     degraded: input.report.degraded,
   });
   if (result === undefined) return { sent: false, detail: 'healthy: nobody is notified' };

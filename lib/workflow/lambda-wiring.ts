@@ -32,7 +32,8 @@ export const LAMBDA_ENV = {
  * - `store`: read and write the incident folders of the report bucket (`ReportStore`);
  * - `diagnostics-send` / `diagnostics-collect`: SSM Run Command with gatewatch's document, split so that
  *   only the send Task may start commands (`DiagnosticsDispatcher`);
- * - `notifier`: publish to the notification topic (`Notifier`).
+ * - `notifier`: publish to the notification topic, and read exactly the SSM parameters and Secrets Manager
+ *   secrets `notify` names for Slack, the webhook and PagerDuty (`Notifier`).
  */
 export type TaskCapability =
   | 'logs'
@@ -49,7 +50,8 @@ export const TASK_CAPABILITIES = {
   CheckNetworkPath: ['store', 'network'],
   ClassifyAndReport: ['store'],
   WriteDegradedReport: ['store'],
-  Notify: ['notifier'],
+  // The store: the Notify step reads the report it notifies about and records each channel's outcome in it.
+  Notify: ['notifier', 'store'],
 } as const satisfies Record<WorkflowTaskName, readonly TaskCapability[]>;
 
 export type CapabilitiesOf<T extends WorkflowTaskName> = (typeof TASK_CAPABILITIES)[T][number];

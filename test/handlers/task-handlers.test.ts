@@ -300,12 +300,17 @@ describe('awsStepDeps', () => {
   beforeAll(() => setStackEnvironment());
 
   it('builds only the ports a Task is wired to; any other fails loudly instead of with AccessDenied', async () => {
-    const deps = awsStepDeps('Notify', { notifier: () => ({ notify: async () => undefined }) }, process.env);
+    const deps = awsStepDeps('SendDiagnostics', { 'diagnostics-send': () => ({}) as never }, process.env);
 
     await expect(async () =>
       deps.store.put('x/report.json', '{}', 'application/json'),
     ).rejects.toBeInstanceOf(PortNotWiredError);
-    expect(() => deps.logs.chunks({ log: 'g', fromMs: 0, toMs: 1 })).toThrow(/Notify used logs\.chunks/);
+    await expect(async () => deps.notifier.notify({ subject: 's', text: 't' })).rejects.toBeInstanceOf(
+      PortNotWiredError,
+    );
+    expect(() => deps.logs.chunks({ log: 'g', fromMs: 0, toMs: 1 })).toThrow(
+      /SendDiagnostics used logs\.chunks/,
+    );
   });
 
   it('reads the nginx instance and log groups from the target’s aws block', () => {
@@ -321,7 +326,8 @@ describe('awsStepDeps', () => {
 
   it('names the missing variable when the function was deployed without the configuration', () => {
     const env = { ...process.env, [LAMBDA_ENV.config]: undefined };
-    expect(() => awsStepDeps('Notify', { notifier: () => ({ notify: async () => undefined }) }, env)).toThrow(
+    const notifier = () => ({ notify: async () => undefined });
+    expect(() => awsStepDeps('Notify', { notifier, store: reportStoreFromEnvironment }, env)).toThrow(
       /GATEWATCH_CONFIG is not set/,
     );
   });

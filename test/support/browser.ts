@@ -75,7 +75,7 @@ export function cellsNarrowerThanAWord(page: Page): Promise<{ text: string; widt
       const element = cell as HTMLElement;
       const style = getComputedStyle(element);
       if (element.getClientRects().length === 0) continue; // not rendered (the phone layout hides headers)
-      const text = element.innerText.trim();
+      const text = (element.textContent ?? '').trim();
       if (text === '') continue;
       let widest = 0;
       const font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;

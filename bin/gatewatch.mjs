@@ -4,12 +4,19 @@
 // `npm install` put in the checkout, so the command works wherever it is started from.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import * as nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const entry = fileURLToPath(new URL('./gatewatch.ts', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {
+  // Node keeps the compiled (and type-stripped) modules in its compile cache (os.tmpdir() by default,
+  // NODE_COMPILE_CACHE to move it): a second run skips stripping ~100 TypeScript files (issue 9).
+  nodeModule.enableCompileCache?.();
+  // aws-local-stepfunctions' AWS SDK and validator imports load on first use, not at start-up.
+  const { registerLazyEngineDeps } = await import('../lambdas/local/lazy-engine-deps.ts');
+  registerLazyEngineDeps();
   await import(entry);
 } else {
   const node24 = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
@@ -19,6 +26,6 @@ if (major >= 24) {
     );
     process.exit(2);
   }
-  const run = spawnSync(node24, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const run = spawnSync(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(run.status ?? 1);
 }

@@ -7,8 +7,14 @@ import type { SecretRef } from './core/notify-config.ts';
 
 /** Reads nginx log lines in a time window. Lines arrive in the order nginx wrote them. */
 export interface LogSource {
-  /** Streams raw chunks of the log (any split, UTF-8/latin1 bytes); the caller splits lines. */
+  /**
+   * Streams raw chunks of the log (any split, UTF-8/latin1 bytes); the caller splits lines.
+   * A log that does not exist or may not be read throws `LogUnavailableError` (core/nginx/coverage.ts).
+   * A chunk is valid until the next one is asked for: copy what you keep.
+   */
   chunks(request: LogReadRequest): AsyncIterable<Uint8Array>;
+  /** Size, modification time and last lines of a log, where the source can tell (files). */
+  describe?(log: string): Promise<LogDescription | undefined>;
 }
 
 export interface LogReadRequest {
@@ -16,6 +22,24 @@ export interface LogReadRequest {
   log: string;
   fromMs: number;
   toMs: number;
+  /**
+   * The time of a line, epoch ms, or `undefined` when it has none: lets a source seek to the window in a
+   * large file instead of reading it from the start. Lines before `fromMs` may still be returned.
+   */
+  lineTimeMs?: (line: string) => number | undefined;
+  /**
+   * Put the time the source recorded for each line (CloudWatch's event timestamp, in ISO-8601 UTC and a
+   * space) before it, where the source records one: it tells the error log's UTC offset.
+   */
+  stampLines?: boolean;
+}
+
+/** What {@link LogSource.describe} tells about a log. */
+export interface LogDescription {
+  sizeBytes: number;
+  modifiedMs: number;
+  /** The last few complete lines, oldest first. */
+  lastLines: string[];
 }
 
 /** The result of running the diagnostics script on one host. */
@@ -43,10 +67,31 @@ export interface DiagnosticsRequest {
 
 /** Stores reports and evidence under an incident's folder or key prefix. */
 export interface ReportStore {
-  put(key: string, body: string, contentType: string): Promise<string>;
+  /** Text is stored as UTF-8; bytes (a gzipped evidence bundle) as they are. */
+  put(key: string, body: string | Uint8Array, contentType: string): Promise<string>;
   get(key: string): Promise<string | undefined>;
   /** Where a key can be read by a person: a path or an `s3://` URI. */
   locate(key: string): string;
+}
+
+/**
+ * A report store that can write a key only when it still holds what the writer read (compare-and-swap):
+ * S3 conditional writes (`If-Match` / `If-None-Match`), a lock and an atomic rename in a folder. The
+ * incident index is updated through it, so concurrent writers never lose an entry.
+ */
+export interface ConditionalReportStore extends ReportStore {
+  /** The text at `key` and an opaque version of it (an ETag, a content hash); undefined when absent. */
+  read(key: string): Promise<{ body: string; version: string } | undefined>;
+  /**
+   * Writes `body` only if `key` is still at `expected` (`null`: only if it does not exist yet). Returns
+   * false, writing nothing, when another writer got there first.
+   */
+  putIf(key: string, body: string, contentType: string, expected: string | null): Promise<boolean>;
+}
+
+export function isConditionalStore(store: ReportStore): store is ConditionalReportStore {
+  const candidate = store as Partial<ConditionalReportStore>;
+  return typeof candidate.read === 'function' && typeof candidate.putIf === 'function';
 }
 
 export interface Notification {

@@ -4,9 +4,9 @@
  * diagnostics run on the instances as gatewatch's own SSM Command document. Environment-agnostic and
  * free of lookups, so `cdk synth` runs offline without credentials.
  *
- * Detection: the probe Lambda and the log watcher run every minute and publish EMF metrics; the alarms
- * on them are made from the shared alarm definitions and named ({@link alarmNameFor}) so the trigger
- * routes each to its target's diagnosis.
+ * Detection: the probe Lambda and the log-rate Lambda run every minute and publish EMF metrics; the
+ * alarms on them are Metrics Insights multi-time-series alarms made from the shared alarm definitions,
+ * and each target in ALARM is a contributor event the trigger routes to that target's diagnosis.
  */
 import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -24,6 +24,7 @@ import { NotificationTopic } from './constructs/notification-topic.ts';
 import { ProbeSchedule } from './constructs/probe-schedule.ts';
 import { ReportBucket } from './constructs/report-bucket.ts';
 import { DIAGNOSTICS_SCRIPT, diagnosticsParameters } from './diagnostics-parameters.ts';
+import { DEFAULT_LOG_GROUP_PREFIX, logGroupPrefixProblems } from './log-groups.ts';
 import type { AlarmRoutes } from './workflow/lambda-wiring.ts';
 
 export interface GatewatchStackProps extends StackProps {
@@ -39,6 +40,12 @@ export interface GatewatchStackProps extends StackProps {
    * @default 'gatewatch-'
    */
   readonly alarmNamePrefix?: string;
+  /**
+   * Every nginx log group of the configuration must start with this; IAM grants reading
+   * `log-group:<prefix>*`, one resource for any number of targets.
+   * @default '/gatewatch/'
+   */
+  readonly logGroupPrefix?: string;
   /**
    * Users' own alarms that should start a diagnosis too: alarm name → target name.
    * @default {}
@@ -66,14 +73,18 @@ export class GatewatchStack extends Stack {
   public readonly executionFailureAlert: ExecutionFailureAlert;
   /** The probe Lambda and its schedule; absent when no target has a probe. */
   public readonly probes?: ProbeSchedule;
-  public readonly logWatch: LogWatch;
+  /** The log-rate Lambda and its schedule; absent when no target has an access-log group. */
+  public readonly logWatch?: LogWatch;
   public readonly alarms: GatewatchAlarms;
   public readonly alarmRoutes: AlarmRoutes;
-  readonly #alarmNamePrefix: string;
 
   constructor(scope: Construct, id: string, props: GatewatchStackProps) {
     super(scope, id, props);
-    const problems = awsTargetProblems(props.config);
+    const logGroupPrefix = props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX;
+    const problems = [
+      ...awsTargetProblems(props.config),
+      ...logGroupPrefixProblems(props.config, logGroupPrefix),
+    ];
     const alarmNamePrefix = props.alarmNamePrefix ?? 'gatewatch-';
     const optIn = props.optInAlarms ?? {};
     const targetNames = new Set(props.config.targets.map((t) => t.name));
@@ -81,11 +92,9 @@ export class GatewatchStack extends Stack {
       if (!targetNames.has(target)) problems.push(`optInAlarms["${alarm}"]: no target named "${target}"`);
     }
     if (problems.length > 0) throw new ConfigError('the configuration for cdk deploy', problems);
-    this.#alarmNamePrefix = alarmNamePrefix;
-    this.alarmRoutes = {
-      prefixes: Object.fromEntries(props.config.targets.map((t) => [`${alarmNamePrefix}${t.name}-`, t.name])),
-      names: { ...optIn },
-    };
+    // gatewatch's alarms route by contributor (the `Target` attribute), users' alarms by exact name:
+    // neither the routes nor the rules grow with the number of targets.
+    this.alarmRoutes = { prefixes: {}, names: { ...optIn }, contributorPrefix: alarmNamePrefix };
     const logRetention = props.logRetention ? { logRetention: props.logRetention } : {};
 
     this.deadLetters = new DeadLetterQueue(this, 'DeadLetters');
@@ -109,6 +118,7 @@ export class GatewatchStack extends Stack {
       reports: this.reports,
       diagnostics: this.diagnostics,
       notifications: this.notifications,
+      logGroupPrefix,
       ...logRetention,
     });
     this.trigger = new AlarmTrigger(this, 'Trigger', {
@@ -131,19 +141,17 @@ export class GatewatchStack extends Stack {
         ...logRetention,
       });
     }
-    this.logWatch = new LogWatch(this, 'LogWatch', {
-      config: props.config,
-      reports: this.reports,
-      deadLetterQueue: this.deadLetters.queue,
-      ...logRetention,
-    });
+    if (props.config.targets.some((t) => t.aws?.logGroups.access !== undefined)) {
+      this.logWatch = new LogWatch(this, 'LogWatch', {
+        config: props.config,
+        deadLetterQueue: this.deadLetters.queue,
+        logGroupPrefix,
+        ...logRetention,
+      });
+    }
     this.alarms = new GatewatchAlarms(this, 'Alarms', {
       definitions: deployedAlarmDefinitions(props.config),
-      // Alarms about gatewatch itself join their id with `_`, which no target name has: no route matches.
-      alarmName: (d) =>
-        d.target === undefined
-          ? `${alarmNamePrefix}${d.id.replaceAll('-', '_')}`
-          : this.alarmNameFor(d.target, d.id),
+      alarmNamePrefix,
       routes: this.alarmRoutes,
       topic: this.notifications.topic,
     });
@@ -161,11 +169,5 @@ export class GatewatchStack extends Stack {
       value: this.diagnostics.instancePolicy.managedPolicyArn,
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetters.queue.queueUrl });
-  }
-
-  /** The CloudWatch alarm name under which an alarm of `target` starts its diagnosis (`gatewatch-shop-probe-failed`). */
-  alarmNameFor(target: string, alarmId: string): string {
-    const local = alarmId.startsWith(`${target}-`) ? alarmId.slice(target.length + 1) : alarmId;
-    return `${this.#alarmNamePrefix}${target}-${local}`;
   }
 }

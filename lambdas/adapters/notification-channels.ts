@@ -5,14 +5,41 @@
  * the whole run.
  */
 import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from '../core/notify-config.ts';
-import type { Notifier, SecretResolver } from '../ports.ts';
+import type { Notification, Notifier, SecretResolver } from '../ports.ts';
 import { PagerDutyNotifier } from './http/pagerduty-notifier.ts';
 import { SlackNotifier } from './http/slack-notifier.ts';
 import { WebhookNotifier } from './http/webhook-notifier.ts';
-import { SmtpNotifier } from './local/smtp-notifier.ts';
+import type { SmtpNotifier, SmtpNotifierOptions } from './local/smtp-notifier.ts';
 
-/** The SMTP notifier the configuration asks for, if any. */
-export function smtpChannel(notify: NotifyConfig, secrets: SecretResolver): SmtpNotifier | undefined {
+/**
+ * The e-mail channel. Its module (nodemailer, some 200 files) is loaded with the first e-mail, not when the
+ * CLI starts: a diagnosis without SMTP never pays for it (issue 9: start-up time).
+ */
+export class LazySmtpChannel implements Notifier {
+  readonly channel = 'email';
+  readonly #options: SmtpNotifierOptions;
+  #loaded: Promise<SmtpNotifier> | undefined;
+
+  constructor(options: SmtpNotifierOptions) {
+    this.#options = options;
+  }
+
+  #load(): Promise<SmtpNotifier> {
+    this.#loaded ??= import('./local/smtp-notifier.ts').then((m) => new m.SmtpNotifier(this.#options));
+    return this.#loaded;
+  }
+
+  async notify(notification: Notification): Promise<void> {
+    await (await this.#load()).notify(notification);
+  }
+
+  close(): void {
+    void this.#loaded?.then((mail) => mail.close());
+  }
+}
+
+/** The SMTP channel the configuration asks for (`notify.smtp` and at least one `notify.email`), if any. */
+export function smtpChannel(notify: NotifyConfig, secrets: SecretResolver): LazySmtpChannel | undefined {
   const smtp = notify.smtp;
   if (smtp === undefined || notify.email.length === 0) return undefined;
   const password =
@@ -21,7 +48,7 @@ export function smtpChannel(notify: NotifyConfig, secrets: SecretResolver): Smtp
       : smtp.password !== undefined
         ? smtp.password
         : undefined;
-  return new SmtpNotifier({
+  return new LazySmtpChannel({
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,

@@ -111,6 +111,8 @@ export const AlarmConfigSchema = z.strictObject({
     .strictObject({
       percent: z.number().gt(0, 'must be above 0').max(100, 'must be at most 100'),
       minutes: z.number().int().min(1, 'must be at least 1').max(1440, 'must be at most 1440'),
+      /** Fewer requests in the window: no error-rate sample (default 20, `DEFAULT_MIN_REQUESTS`). */
+      minRequests: z.number().int().min(1, 'must be at least 1').optional(),
     })
     .default({ percent: 5, minutes: 5 }),
 });
@@ -149,6 +151,13 @@ export const TargetConfigSchema = z.strictObject({
   aws: AwsTargetSchema.optional(),
   /** Maintenance windows: reports are still written, nobody is notified. */
   silence: z.array(SilenceWindowSchema).max(50).optional(),
+  /** Availability objective for the incident index's availability and error budget (probe history). */
+  slo: z
+    .strictObject({
+      availability: z.number().gt(0).lt(100, 'must be below 100 (e.g. 99.9): 100% leaves no error budget'),
+      windowDays: z.number().int().min(1).max(90).default(30),
+    })
+    .optional(),
 });
 export type TargetConfig = z.infer<typeof TargetConfigSchema>;
 

@@ -55,7 +55,15 @@ export type UpstreamFailureKind =
   | 'fd-exhausted'
   | 'port-exhaustion'
   | 'no-live-upstreams'
-  | 'server-disabled';
+  | 'server-disabled'
+  /** `worker_connections are not enough`: nginx itself ran out of connections. */
+  | 'worker-connections'
+  /** ENOSPC writing nginx's own temp, cache or client-body file. */
+  | 'disk-full'
+  /** EACCES on nginx's own temp, cache or client-body file (not a connect to an upstream). */
+  | 'file-permission'
+  /** gRPC/HTTP/2: the upstream rejected the request with an HTTP/2 error code. */
+  | 'rejected';
 
 /** An error-log entry recognised as an upstream failure. */
 export interface UpstreamFailure {
@@ -176,6 +184,12 @@ export interface Report {
   durationSeconds?: number;
   /** Every channel's outcome for every notification of this incident (open, resolve), oldest first. */
   notifications?: NotificationRecord[];
+  /** Earlier incidents with the same fingerprint (see `core/incident/recurrence.ts`); set when the report is written. */
+  recurrence?: Recurrence;
+  /** Acknowledgements, notes and manual resolutions by people, oldest first. */
+  activity?: IncidentActivity[];
+  /** Who resolved the incident by hand (`gatewatch resolve`); absent when it recovered on its own. */
+  resolvedBy?: string;
 }
 
 /** One channel's outcome for one notification (`lambdas/core/notification.ts` builds them). */
@@ -190,4 +204,22 @@ export interface NotificationRecord {
   error?: string;
   /** Why it was silenced or skipped. */
   detail?: string;
+}
+
+/** "This happened before": the incident's fingerprint and the earlier incidents that share it. */
+export interface Recurrence {
+  fingerprint: string;
+  /** 1 for the first time; 3 means "3rd time in `windowDays` days". */
+  occurrence: number;
+  windowDays: number;
+  /** Earlier incidents with this fingerprint in the window, newest first (at most 10). */
+  earlier: { incidentId: string; openedAt: string; report: string }[];
+}
+
+/** Something a person did to an incident: `gatewatch ack`, `note`, `resolve`. */
+export interface IncidentActivity {
+  at: string;
+  by: string;
+  action: 'ack' | 'note' | 'resolve';
+  text?: string;
 }

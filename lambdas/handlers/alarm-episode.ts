@@ -1,12 +1,20 @@
 /**
- * From a CloudWatch "Alarm State Change" event to the workflow execution it starts. Everything is derived
- * from the event alone — the alarm ARN and the time the alarm entered ALARM — never from the clock, so a
- * re-delivered event yields the same execution name and the same input, and Step Functions starts
- * nothing new. ALARM → OK → ALARM has a new state-change time: a new episode, a new incident.
+ * From a CloudWatch alarm event to the workflow execution it starts. Two kinds of event start one:
+ * "Alarm Contributor State Change" of gatewatch's multi-time-series alarms (the contributor's `Target`
+ * attribute names the target) and "Alarm State Change" of users' alarms routed by name.
+ *
+ * One incident per target per episode, whichever of its alarms fired first: the execution name is
+ * derived from the target and the episode slot the alarm time falls in (`EPISODE_MINUTES`), never from
+ * the alarm, so the probe-failed and the error-rate alarm of one outage, a re-delivered event, and
+ * Lambda's retries all yield the same name, and Step Functions starts nothing new (names are unique per
+ * state machine for 90 days). Everything is derived from the event alone, never from the clock.
+ * Trade-offs: a new episode inside the slot of the previous one is folded into it (its report covers
+ * the slot's window), and two alarms of one outage either side of a slot boundary open two incidents.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type AlarmRoutes, targetForAlarm } from '../../lib/workflow/lambda-wiring.ts';
+import { CONTRIBUTOR_DIMENSION } from '../core/alarm/contributor-alarms.ts';
 import type { GatewatchConfig, TargetConfig } from '../core/config.ts';
 import { formatIncidentId, isoSeconds } from '../core/diagnosis/incident-id.ts';
 import type { WorkflowInput } from '../steps/contracts.ts';
@@ -34,7 +42,7 @@ const alarmTime = z.string().refine((v) => parseAlarmTime(v) !== undefined, 'mus
 /** The fields of the EventBridge event gatewatch relies on (others pass through unread). */
 export const AlarmStateChangeEventSchema = z.object({
   source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  'detail-type': z.enum(['CloudWatch Alarm State Change', 'CloudWatch Alarm Contributor State Change']),
   account: z.string().regex(/^\d{12}$/),
   region: z.string().min(1),
   resources: z.array(z.string()).min(1),
@@ -46,6 +54,19 @@ export const AlarmStateChangeEventSchema = z.object({
       timestamp: alarmTime,
     }),
     previousState: z.object({ value: z.string() }).partial().optional(),
+    /**
+     * The contributor of a multi-time-series alarm (contributor events only): its id and its attributes,
+     * the dimensions of its time series (gatewatch's: `Target`). Shape after the AlarmContributor API type
+     * (ContributorId, ContributorAttributes); the key spelling is accepted in both cases.
+     */
+    alarmContributor: z
+      .object({
+        id: z.string().min(1).max(1024).optional(),
+        attributes: z.record(z.string(), z.string()).optional(),
+        contributorId: z.string().optional(),
+        contributorAttributes: z.record(z.string(), z.string()).optional(),
+      })
+      .optional(),
   }),
 });
 export type AlarmStateChangeEvent = z.infer<typeof AlarmStateChangeEventSchema>;
@@ -61,42 +82,76 @@ export function parseAlarmEvent(event: unknown): AlarmStateChangeEvent {
   return result.data;
 }
 
-/** One alarm episode: the alarm, and when it entered ALARM. */
+/** One alarm state change: the alarm, the contributor's attributes, and when it entered ALARM. */
 export interface AlarmEpisode {
   alarmArn: string;
   alarmName: string;
   enteredAt: Date;
   reason: string;
+  /** The contributor's attributes (contributor events only). */
+  contributor?: Record<string, string>;
 }
 
 export function alarmEpisode(event: AlarmStateChangeEvent): AlarmEpisode {
   const alarmArn = event.resources.find((r) => ALARM_ARN.test(r));
   if (!alarmArn) throw new InvalidAlarmEventError('the event names no CloudWatch alarm ARN in resources');
+  const contributor = event.detail.alarmContributor;
+  const attributes = contributor?.attributes ?? contributor?.contributorAttributes;
   return {
     alarmArn,
     alarmName: event.detail.alarmName,
     enteredAt: parseAlarmTime(event.detail.state.timestamp)!,
     reason: event.detail.state.reason,
+    ...(attributes === undefined ? {} : { contributor: attributes }),
   };
 }
 
-/** Hex digest of the episode: the same for every delivery of one state change. */
-export function episodeDigest(episode: AlarmEpisode): string {
-  return createHash('sha256').update(`${episode.alarmArn}\n${episode.enteredAt.toISOString()}`).digest('hex');
+/**
+ * Length of an episode slot: alarms of one target within one slot are one incident. 15 minutes is the
+ * shortest evidence window (`MIN_LOOKBACK_MINUTES`), so the first incident's report covers the slot.
+ */
+export const EPISODE_MINUTES = 15;
+
+/** Start of the episode slot `at` falls in. */
+export function episodeSlot(at: Date): Date {
+  const slotMs = EPISODE_MINUTES * 60_000;
+  return new Date(Math.floor(at.getTime() / slotMs) * slotMs);
+}
+
+/** Hex digest of a target's episode: the same for every alarm of the target in one slot. */
+export function episodeDigest(target: string, episode: AlarmEpisode): string {
+  return createHash('sha256')
+    .update(`${target}\n${episodeSlot(episode.enteredAt).toISOString()}`)
+    .digest('hex');
 }
 
 /** Step Functions execution names: 1–80 characters of letters, digits, `-` and `_`. */
 export const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
-/** `shop-20261124T051148Z-<16 hex>`: readable in the console, unique per alarm episode, at most 74 characters. */
+/** `shop-20261124T051500Z-<16 hex>`: readable in the console, unique per target episode, at most 74 characters. */
 export function executionNameFor(target: string, episode: AlarmEpisode): string {
-  const stamp = compactTime(episode.enteredAt);
-  return `${target.slice(0, 40).replace(/-+$/, '')}-${stamp}-${episodeDigest(episode).slice(0, 16)}`;
+  const stamp = compactTime(episodeSlot(episode.enteredAt));
+  return `${target.slice(0, 40).replace(/-+$/, '')}-${stamp}-${episodeDigest(target, episode).slice(0, 16)}`;
 }
 
-/** The incident id of the episode: the execution name's target, time and the first 8 digest digits. */
+/** The incident id of the episode: the execution name's target, slot and the first 8 digest digits. */
 export function incidentIdFor(target: string, episode: AlarmEpisode): string {
-  return formatIncidentId(target, episode.enteredAt, episodeDigest(episode).slice(0, 8));
+  return formatIncidentId(target, episodeSlot(episode.enteredAt), episodeDigest(target, episode).slice(0, 8));
+}
+
+/**
+ * The target an alarm event is about: for a contributor event of a gatewatch alarm, the contributor's
+ * `Target` attribute; otherwise the alarm's route by name.
+ */
+export function targetOfEpisode(episode: AlarmEpisode, routes: AlarmRoutes): string | undefined {
+  if (
+    routes.contributorPrefix !== undefined &&
+    episode.alarmName.startsWith(routes.contributorPrefix) &&
+    episode.contributor !== undefined
+  ) {
+    return episode.contributor[CONTRIBUTOR_DIMENSION];
+  }
+  return targetForAlarm(routes, episode.alarmName);
 }
 
 /** Minutes of log read back from the moment of the alarm. */
@@ -131,13 +186,22 @@ export function planEpisodeStart(
     };
   }
   const episode = alarmEpisode(event);
-  const targetName = targetForAlarm(routes, episode.alarmName);
+  const targetName = targetOfEpisode(episode, routes);
   const target = config.targets.find((t) => t.name === targetName);
   if (!target) {
-    return { kind: 'ignore', reason: `alarm ${episode.alarmName} is not routed to any configured target` };
+    return {
+      kind: 'ignore',
+      reason:
+        targetName === undefined
+          ? `alarm ${episode.alarmName} is not routed to any configured target`
+          : `alarm ${episode.alarmName} names target ${JSON.stringify(targetName).slice(0, 80)}, which is not configured`,
+    };
   }
-  const from = new Date(episode.enteredAt.getTime() - lookbackMinutes(target) * 60_000);
+  // The window reaches back from the episode's slot start too, so it covers every alarm folded into it.
+  const slot = episodeSlot(episode.enteredAt);
+  const from = new Date(slot.getTime() - lookbackMinutes(target) * 60_000);
   const reason = episode.reason === '' ? '' : `: ${episode.reason}`;
+  const who = episode.contributor === undefined ? '' : ` for ${target.name}`;
   const input: WorkflowInput = {
     incidentId: incidentIdFor(target.name, episode),
     target: target.name,
@@ -146,7 +210,7 @@ export function planEpisodeStart(
     trigger: {
       kind: 'alarm',
       detail:
-        `CloudWatch alarm ${episode.alarmName} entered ALARM at ${episode.enteredAt.toISOString()}${reason}`.slice(
+        `CloudWatch alarm ${episode.alarmName} entered ALARM${who} at ${episode.enteredAt.toISOString()}${reason}`.slice(
           0,
           2000,
         ),

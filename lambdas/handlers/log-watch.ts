@@ -1,75 +1,121 @@
 /**
- * The log-watch Lambda, invoked every minute by an EventBridge schedule: reads the settled minutes of
- * every target's nginx access and error log groups behind the cursor in the report bucket, and writes
- * the per-minute traffic and upstream-error metrics as EMF lines on stdout (see
- * `lambdas/core/metrics/log-watch.ts` for how no minute is skipped or counted twice). A log that cannot
- * be read fails the invocation after the others were published, so the failure reaches the dead-letter
- * queue and its alarm instead of silently leaving the error-rate alarm without data.
+ * The log-rate Lambda, invoked every minute by an EventBridge schedule: asks CloudWatch Logs Insights for
+ * per-minute request and 5xx counts of every target's access-log group (server-side `stats`, one query
+ * per 50 groups, no FilterLogEvents, no cursor) and writes each target's `Status5xxShare` for the newest
+ * settled minute as EMF lines on stdout — only for targets with errors, so a healthy target costs no
+ * custom metric (see `lambdas/core/metrics/log-rate.ts`). A query that fails or runs out of time fails
+ * the invocation after the others were published, so the failure reaches the dead-letter queue.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { LAMBDA_ENV, LOG_CURSOR_KEY } from '../../lib/workflow/lambda-wiring.ts';
-import { CloudWatchLogsPageReader } from '../adapters/aws/cloudwatch-logs-page-reader.ts';
-import { S3LogCursorStore } from '../adapters/aws/log-cursor-store.ts';
+import { AWS_SCHEDULE_SECONDS } from '../../lib/workflow/lambda-wiring.ts';
+import { CloudWatchLogsInsights } from '../adapters/aws/cloudwatch-logs-insights.ts';
+import { alarmDefinitionsForTargets } from '../core/alarm/definitions.ts';
 import { emfLines } from '../core/metrics/emf.ts';
+import { MINUTE_MS } from '../core/metrics/log-minutes.ts';
 import {
-  type LogCursorStore,
-  type LogPageReader,
-  type LogWatchOutcome,
-  LogWatchReadError,
-  runLogWatch,
-  type WatchedLog,
-  watchedLogs,
-} from '../core/metrics/log-watch.ts';
-import type { MetricRecord } from '../core/metrics/records.ts';
+  LOG_RATE_QUERY,
+  type LogRateTarget,
+  logRateRecords,
+  logRateTargets,
+  minuteCountsByGroup,
+  queryBatches,
+  queryRange,
+} from '../core/metrics/log-rate.ts';
 import { configFromEnvironment } from './wiring/config.ts';
-import { type Environment, requireEnv } from './wiring/environment.ts';
 
-interface LogWatchWiring {
-  logs: WatchedLog[];
-  reader: LogPageReader;
-  cursors: LogCursorStore;
+/** What a run did. */
+export interface LogRateOutcome {
+  /** The minute published (ISO-8601). */
+  minute: string;
+  queries: number;
+  /** Targets with a published share. */
+  published: string[];
+  /** Batches that failed, with the reason. */
+  failed: string[];
 }
 
-function wiring(env: Environment): LogWatchWiring {
+/** A minute is read once it ended this long ago (ingestion and Logs Insights indexing). */
+export const SETTLE_MS = 60_000;
+/** Stop starting queries with this much of the invocation left. */
+const RESERVE_MS = 5_000;
+
+const logger = new Logger({ serviceName: 'gatewatch-log-rate' });
+let deps: { targets: LogRateTarget[]; insights: CloudWatchLogsInsights } | undefined;
+
+function wiring(): NonNullable<typeof deps> {
+  const config = configFromEnvironment(process.env);
+  const definitions = alarmDefinitionsForTargets(config.targets, {
+    probeIntervalSeconds: AWS_SCHEDULE_SECONDS,
+  });
   return {
-    logs: watchedLogs(configFromEnvironment(env).targets),
-    reader: new CloudWatchLogsPageReader(new CloudWatchLogsClient({})),
-    cursors: new S3LogCursorStore(new S3Client({}), {
-      bucket: requireEnv(env, LAMBDA_ENV.logCursorBucket),
-      key: env[LAMBDA_ENV.logCursorKey] || LOG_CURSOR_KEY,
-    }),
+    targets: logRateTargets(config.targets, definitions),
+    insights: new CloudWatchLogsInsights(new CloudWatchLogsClient({})),
   };
 }
 
-/** EMF goes to stdout as raw lines: Lambda's JSON log format wraps console output, not stdout writes. */
-function publish(records: MetricRecord[]): void {
-  for (const line of emfLines(records)) process.stdout.write(line);
-}
-
-const logger = new Logger({ serviceName: 'gatewatch-log-watch' });
-let deps: LogWatchWiring | undefined;
-
-async function watch(_event: unknown, context: Context): Promise<LogWatchOutcome> {
-  deps ??= wiring(process.env);
-  try {
-    const outcome = await runLogWatch(
-      { ...deps, nowMs: Date.now, remainingMs: () => context.getRemainingTimeInMillis(), publish },
-      deps.logs,
-    );
-    logger.info('log watch run', { outcome });
-    return outcome;
-  } catch (error) {
-    const outcome = error instanceof LogWatchReadError ? error.outcome : undefined;
-    logger.error('log watch run failed', { error: error as Error, outcome });
-    throw error;
+/** Publish one run: exported for tests, which pass their own clock and clients. */
+export async function runLogRate(
+  run: { targets: LogRateTarget[]; insights: CloudWatchLogsInsights },
+  nowMs: number,
+  deadlineMs: number,
+  publish: (lines: string[]) => void,
+): Promise<LogRateOutcome> {
+  const minuteMs = Math.floor((nowMs - SETTLE_MS) / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+  const range = queryRange(run.targets, minuteMs);
+  const batches = queryBatches(run.targets, (range.toMs - range.fromMs) / MINUTE_MS);
+  const outcome: LogRateOutcome = {
+    minute: new Date(minuteMs).toISOString(),
+    queries: 0,
+    published: [],
+    failed: [],
+  };
+  for (const batch of batches) {
+    if (deadlineMs - Date.now() < RESERVE_MS) {
+      outcome.failed.push(`${batch.length} log group(s): no time left in this run`);
+      continue;
+    }
+    try {
+      outcome.queries++;
+      const rows = await run.insights.run(
+        { logGroupNames: batch, ...range, queryString: LOG_RATE_QUERY },
+        deadlineMs - RESERVE_MS,
+      );
+      const inBatch = run.targets.filter((t) => batch.includes(t.logGroup));
+      const records = logRateRecords(inBatch, minuteCountsByGroup(rows), minuteMs);
+      publish(emfLines(records));
+      outcome.published.push(...records.map((r) => r.dimensions.Target!));
+    } catch (error) {
+      outcome.failed.push(`${batch.join(', ')}: ${(error as Error).message}`);
+    }
   }
+  return outcome;
 }
 
-export const handler = middy<unknown, LogWatchOutcome>(watch).use(
+/** The log-rate run did not read every log group. */
+export class LogRateRunError extends Error {
+  override name = 'LogRateRunError';
+}
+
+async function rate(_event: unknown, context: Context): Promise<LogRateOutcome> {
+  deps ??= wiring();
+  const now = Date.now();
+  // EMF goes to stdout as raw lines: Lambda's JSON log format wraps console output, not stdout writes.
+  const outcome = await runLogRate(deps, now, now + context.getRemainingTimeInMillis(), (lines) => {
+    for (const line of lines) process.stdout.write(line);
+  });
+  logger.info('log rate run', { outcome });
+  if (outcome.failed.length > 0) {
+    throw new LogRateRunError(
+      `could not read ${outcome.failed.length} batch(es): ${outcome.failed.join('; ')}`,
+    );
+  }
+  return outcome;
+}
+
+export const handler = middy<unknown, LogRateOutcome>(rate).use(
   injectLambdaContext(logger, { resetKeys: true }),
 );

@@ -1,8 +1,9 @@
 /**
  * The probe Lambda, invoked every minute by an EventBridge schedule: probes every target that is due in
  * one invocation, with the AWS address policy (link-local, metadata and private addresses refused unless
- * a probe allows them), and writes its metrics as EMF lines on stdout — `ProbeFailed` and `ProbeLatency`
- * per target and the prober's `Heartbeat` — which CloudWatch turns into the metrics the alarms watch.
+ * a probe allows them), and writes its metrics as EMF lines on stdout — `ProbeFailed` per target (the
+ * latency rides along as a property: one custom metric per target is all the alarms need) and the
+ * prober's `Heartbeat` — which CloudWatch turns into the metrics the alarms watch.
  * A failed probe is a datapoint, not an error: the invocation fails only when the prober itself cannot
  * run, and then the missing heartbeat is the alarm.
  */
@@ -33,7 +34,10 @@ async function probeDueTargets(): Promise<ProbeRunSummary> {
   const due = dueProbeTargets(config.targets, startedAt, AWS_SCHEDULE_SECONDS);
   const results = await runProbes(due, { mode: 'aws', concurrency: AWS_PROBE_CONCURRENCY });
   // EMF goes to stdout as raw lines: Lambda's JSON log format wraps console output, not stdout writes.
-  for (const line of emfLines([...probeRecords(results), heartbeatRecord(startedAt, results)])) {
+  for (const line of emfLines([
+    ...probeRecords(results, { latency: 'property' }),
+    heartbeatRecord(startedAt, results),
+  ])) {
     process.stdout.write(line);
   }
   const failed = results.filter((r) => !r.ok).map((r) => `${r.target}: ${r.failure?.kind ?? 'failed'}`);

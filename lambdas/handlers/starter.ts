@@ -5,11 +5,12 @@
  * An event that is not an alarm state change throws, and Lambda's on-failure destination keeps it.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type AlarmRoutes, LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
+import { type AlarmRoutes, BUNDLED_FILES, LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
 import type { GatewatchConfig } from '../core/config.ts';
 import type { WorkflowStarter } from '../ports.ts';
 import { parseAlarmEvent, planEpisodeStart } from './alarm-episode.ts';
 import { createObservability, observed } from './observability.ts';
+import { bundledText } from './wiring/bundled-files.ts';
 import { configFromEnvironment } from './wiring/config.ts';
 import { type Environment, LambdaEnvironmentError, requireEnv } from './wiring/environment.ts';
 import { workflowStarterFromEnvironment } from './wiring/workflow-starter.ts';
@@ -24,16 +25,22 @@ interface StarterDeps {
   starter: WorkflowStarter;
 }
 
-function starterDeps(env: Environment): StarterDeps {
-  let routes: AlarmRoutes;
+/**
+ * Which alarm belongs to which target: shipped in the code package next to the configuration (it grows
+ * with the targets and the opted-in alarm names, far past Lambda's 4 KB of environment); the unbundled
+ * source (tests) reads `GATEWATCH_ALARM_ROUTES`.
+ */
+function alarmRoutes(env: Environment): AlarmRoutes {
+  const text = bundledText(BUNDLED_FILES.alarmRoutes, () => requireEnv(env, LAMBDA_ENV.alarmRoutes));
   try {
-    routes = JSON.parse(requireEnv(env, LAMBDA_ENV.alarmRoutes)) as AlarmRoutes;
+    return JSON.parse(text ?? '') as AlarmRoutes;
   } catch (error) {
-    if (error instanceof LambdaEnvironmentError) throw error;
-    throw new LambdaEnvironmentError(`${LAMBDA_ENV.alarmRoutes} is not JSON: redeploy the stack`, {
-      cause: error,
-    });
+    throw new LambdaEnvironmentError(`the alarm routes are not JSON: redeploy the stack`, { cause: error });
   }
+}
+
+function starterDeps(env: Environment): StarterDeps {
+  const routes = alarmRoutes(env);
   return { config: configFromEnvironment(env), routes, starter: workflowStarterFromEnvironment(env) };
 }
 

@@ -5,10 +5,14 @@ import { EnvSecretResolver } from '../adapters/local/env-secret-resolver.ts';
 import { FileLogSource } from '../adapters/local/file-log-source.ts';
 import { FolderReportStore } from '../adapters/local/folder-report-store.ts';
 import { LocalDiagnosticsDispatcher } from '../adapters/local/local-diagnostics-dispatcher.ts';
+import { ProbeHistoryFiles } from '../adapters/local/probe-history-files.ts';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
-import type { SmtpNotifier } from '../adapters/local/smtp-notifier.ts';
 import { SnapshotNetworkInventory } from '../adapters/local/snapshot-network-inventory.ts';
-import { notificationChannels, smtpChannel } from '../adapters/notification-channels.ts';
+import {
+  type LazySmtpChannel,
+  notificationChannels,
+  smtpChannel,
+} from '../adapters/notification-channels.ts';
 import type { GatewatchConfig } from '../core/config.ts';
 import type { DiagnosticsDispatcher, Notifier } from '../ports.ts';
 import type { StepDeps } from '../steps/deps.ts';
@@ -46,11 +50,12 @@ export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {
     network: () =>
       config.network?.snapshot ? new SnapshotNetworkInventory(config.network.snapshot) : undefined,
     defaultUtcOffsetMinutes: -new Date().getTimezoneOffset(),
+    probeHistory: new ProbeHistoryFiles(options.out ?? config.reports.dir),
   };
 }
 
-/** The SMTP notifier the configuration asks for (`notify.smtp` and at least one `notify.email`), if any. */
-export function smtpNotifierFor(config: GatewatchConfig): SmtpNotifier | undefined {
+/** The SMTP channel the configuration asks for (`notify.smtp` and at least one `notify.email`), if any. */
+export function smtpNotifierFor(config: GatewatchConfig): LazySmtpChannel | undefined {
   return smtpChannel(config.notify, new EnvSecretResolver());
 }
 

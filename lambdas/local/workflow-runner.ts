@@ -67,6 +67,8 @@ export interface RunOptions {
   overrides?: Partial<Record<string, LocalHandler>>;
   /** Milliseconds for the poll Wait state; 0 locally, where results are ready at once. */
   pollWaitMs?: number;
+  /** Validate the definition with asl-validator before running it. @default false (the tests validate it) */
+  validate?: boolean;
   /** Receives the execution's event log (every state entered and exited, with its data): tests measure it. */
   onEvents?: (events: ReturnType<StateMachine['run']>['eventLogs']) => void;
 }
@@ -90,7 +92,12 @@ export async function runDiagnosisWorkflow(
   options: RunOptions = {},
 ): Promise<WorkflowOutcome> {
   const definition = options.definition ?? substituteTaskArns(buildDiagnosisDefinition(), localTaskArn);
-  const machine = new StateMachine(definition as never);
+  // The definition is validated by the test suite (test/workflow/definition.test.ts) with the engine's
+  // own validator; validating it again on every run compiled asl-validator's JSON schemas with ajv,
+  // a large share of a diagnosis's CPU (issue 9). `validate: true` restores it.
+  const machine = new StateMachine(definition as never, {
+    validationOptions: { noValidate: !(options.validate ?? false) },
+  });
   // Step outputs are plain JSON by contract (contracts.ts); the engine's JSONValue type cannot see that.
   const handlers = localTaskHandlers(definition, deps, options.overrides) as unknown as EngineHandlers;
   const execution = machine.run(input, {

@@ -3,7 +3,6 @@
  * `writeDegradedReport`, still writes a report when classifying failed.
  */
 
-import { classify } from '../core/diagnosis/classify.ts';
 import type {
   DiagnosisEvidence,
   HostEvidence,
@@ -11,7 +10,7 @@ import type {
   StepFailure,
 } from '../core/diagnosis/evidence.ts';
 import { isoSeconds } from '../core/diagnosis/incident-id.ts';
-import { buildDegradedReport, buildReport, type ReportFrame } from '../core/diagnosis/report.ts';
+import { buildDegradedReport, type ReportFrame } from '../core/diagnosis/report.ts';
 import type { HostFacts } from '../core/diagnostics/host-facts.ts';
 import { type NginxConfig, parseNginxDump } from '../core/nginx/config.ts';
 import { renderHtml, renderMarkdown } from '../core/report/index.ts';
@@ -19,7 +18,9 @@ import type { Report } from '../core/types.ts';
 import type { ReportStore } from '../ports.ts';
 import { type ReportRef, type ReportStepInput, ReportStepInputSchema } from './contracts.ts';
 import { findTarget, type StepDeps, storeKeys } from './deps.ts';
+import { diagnoseIntoBundle, encodeBundle } from './evidence-bundle.ts';
 import type { NginxEvidence } from './gather-nginx-evidence.ts';
+import { recordInIndex, recurrenceFor } from './incident-record.ts';
 
 /** Evidence the step expected in the store and did not find. */
 export class EvidenceMissingError extends Error {
@@ -30,8 +31,12 @@ export async function classifyAndReport(raw: unknown, deps: StepDeps): Promise<R
   const input = ReportStepInputSchema.parse(raw);
   const target = findTarget(deps.config, input.target);
   const evidence = await loadEvidence(input, deps, target.upstreams);
-  const classification = classify(evidence);
-  const report = buildReport(frameOf(input), classification, evidence, isoSeconds(deps.clock.now()));
+  // The report comes from the evidence bundle (what `gatewatch replay` reads), not from a second path.
+  const { bundle, report } = await diagnoseIntoBundle(
+    { frame: frameOf(input), evidence, writtenAt: isoSeconds(deps.clock.now()), target },
+    (draft) => recurrenceFor(deps.store, draft).catch(() => undefined),
+  );
+  await deps.store.put(storeKeys.bundle(report.incidentId), encodeBundle(bundle), 'application/gzip');
   return writeReport(report, deps, false);
 }
 
@@ -56,6 +61,15 @@ export async function storeReportFiles(report: Report, store: ReportStore): Prom
 
 async function writeReport(report: Report, deps: StepDeps, degraded: boolean): Promise<ReportRef> {
   const key = await storeReportFiles(report, deps.store);
+  await recordInIndex(deps.store, report, {
+    now: () => deps.clock.now(),
+    config: deps.config,
+    bundle: !degraded,
+    ...(deps.probeHistory === undefined ? {} : { history: deps.probeHistory }),
+  }).catch((error: unknown) => {
+    // The report is written and complete; a failed index update must not turn it into a degraded one.
+    console.error(`gatewatch: the incident index was not updated for ${report.incidentId}:`, error);
+  });
   const decisive = report.findings[0]?.evidence[0]?.excerpt.split('\n')[0];
   const ref: ReportRef = {
     key,
@@ -135,6 +149,17 @@ async function loadEvidence(
     evidence.errorLog = nginx.errorLog;
     if (nginx.traffic) evidence.traffic = nginx.traffic;
     if (nginx.accessLogSource) evidence.accessLogSource = nginx.accessLogSource;
+    if (nginx.coverage) evidence.coverage = nginx.coverage;
+    if (nginx.errorLogError) {
+      failures.push({ step: 'GatherNginxEvidence', error: 'error log not read', cause: nginx.errorLogError });
+    }
+    if (nginx.errorLogPartial) {
+      failures.push({
+        step: 'GatherNginxEvidence',
+        error: 'error log read in part (time budget)',
+        cause: nginx.errorLogPartial,
+      });
+    }
     if (nginx.accessLogError) {
       failures.push({
         step: 'GatherNginxEvidence',

@@ -8,6 +8,7 @@ import type {
   Notifier,
   ReportStore,
 } from '../ports.ts';
+import type { ProbeHistorySource } from './incident-record.ts';
 
 export interface StepDeps {
   config: GatewatchConfig;
@@ -30,6 +31,8 @@ export interface StepDeps {
   reportLink?: (key: string) => string;
   /** Waits between notification retries. @default setTimeout */
   sleep?: (ms: number) => Promise<void>;
+  /** Probe minutes per target, for the incident index's availability (the watch loop's history locally). */
+  probeHistory?: ProbeHistorySource;
 }
 
 /** Keys of an incident's objects in the report store. */
@@ -38,6 +41,7 @@ export const storeKeys = {
   hostEvidence: (incidentId: string, host: string) => `${incidentId}/evidence/host-${host}.json`,
   networkEvidence: (incidentId: string) => `${incidentId}/evidence/network.json`,
   report: (incidentId: string, extension: 'json' | 'md' | 'html') => `${incidentId}/report.${extension}`,
+  bundle: (incidentId: string) => `${incidentId}/bundle.json.gz`,
 } as const;
 
 /** Thrown by a step whose input names a target the configuration does not have. */

@@ -1,7 +1,7 @@
 /**
- * From alarm to diagnosis: an EventBridge rule matches CloudWatch "Alarm State Change" events into ALARM
- * for the routed alarms (gatewatch's by name prefix, users' by exact name) and invokes the starter
- * Lambda, which starts one workflow execution per alarm episode. EventBridge retries delivery and parks
+ * From alarm to diagnosis: EventBridge rules match CloudWatch "Alarm Contributor State Change" events
+ * into ALARM of gatewatch's multi-time-series alarms (one name prefix) and "Alarm State Change" events
+ * of users' routed alarms (by exact name), and invoke the starter Lambda, which starts one workflow execution per alarm episode. EventBridge retries delivery and parks
  * what it cannot deliver in the dead-letter queue; the starter's failed asynchronous invocations go to
  * the same queue through its on-failure destination.
  */
@@ -14,7 +14,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
-import { type AlarmRoutes, LAMBDA_ENV } from '../workflow/lambda-wiring.ts';
+import { type AlarmRoutes, BUNDLED_FILES, LAMBDA_ENV } from '../workflow/lambda-wiring.ts';
 import { GatewatchFunction } from './gatewatch-function.ts';
 
 export class AlarmTriggerPropsError extends Error {
@@ -40,13 +40,63 @@ export interface AlarmTriggerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** The event pattern's `alarmName` clause: each routed prefix and exact name. */
+/**
+ * The event pattern's `alarmName` clause for routes by name: each routed prefix, one prefix for every
+ * opted-in name under gatewatch's own (they need no entry of their own, however many), and the other
+ * names. Its size grows only with opted-in names outside the prefix, and is checked at synth.
+ */
 export function alarmNamePatterns(routes: AlarmRoutes): (string | { prefix: string })[] {
-  return [...Object.keys(routes.prefixes).map((prefix) => ({ prefix })), ...Object.keys(routes.names)];
+  const prefix = routes.contributorPrefix;
+  const names = Object.keys(routes.names);
+  const under = prefix === undefined ? [] : names.filter((name) => name.startsWith(prefix));
+  return [
+    ...Object.keys(routes.prefixes).map((p) => ({ prefix: p })),
+    ...(under.length > 0 && prefix !== undefined ? [{ prefix }] : []),
+    ...names.filter((name) => !under.includes(name)).sort(),
+  ];
+}
+
+/**
+ * EventBridge's default quota for an event pattern: 2,048 characters ("Maximum number of characters in
+ * an event pattern", adjustable to 4,096 on request; EventBridge quotas page).
+ */
+export const MAX_EVENT_PATTERN_CHARS = 2048;
+
+/** CloudWatch's detail type for one contributor of a multi-time-series alarm changing state. */
+export const CONTRIBUTOR_STATE_CHANGE = 'CloudWatch Alarm Contributor State Change';
+/** CloudWatch's detail type for an alarm changing state. */
+export const ALARM_STATE_CHANGE = 'CloudWatch Alarm State Change';
+
+/**
+ * The event patterns the trigger's rules match: contributor events of gatewatch's own multi-time-series
+ * alarms (one prefix, whatever the number of targets), and state changes of users' alarms routed by
+ * name. Each pattern is a fixed size plus the users' own names.
+ */
+export function alarmEventPatterns(routes: AlarmRoutes): events.EventPattern[] {
+  const patterns: events.EventPattern[] = [];
+  if (routes.contributorPrefix !== undefined) {
+    patterns.push({
+      source: ['aws.cloudwatch'],
+      detailType: [CONTRIBUTOR_STATE_CHANGE],
+      detail: { alarmName: [{ prefix: routes.contributorPrefix }], state: { value: ['ALARM'] } },
+    });
+  }
+  const byName = alarmNamePatterns(routes);
+  if (byName.length > 0) {
+    patterns.push({
+      source: ['aws.cloudwatch'],
+      detailType: [ALARM_STATE_CHANGE],
+      detail: { alarmName: byName, state: { value: ['ALARM'] } },
+    });
+  }
+  return patterns;
 }
 
 export class AlarmTrigger extends Construct {
+  /** The contributor rule when gatewatch has alarms, else the rule of users' alarms. */
   public readonly rule: events.Rule;
+  /** Every rule that starts diagnoses (contributor events; users' alarms by name). */
+  public readonly rules: events.Rule[];
   public readonly starter: GatewatchFunction;
 
   constructor(scope: Construct, id: string, props: AlarmTriggerProps) {
@@ -60,7 +110,10 @@ export class AlarmTrigger extends Construct {
         `alarms are routed to targets the configuration does not have: ${unknown.join(', ')}`,
       );
     }
-    if (Object.keys(props.routes.prefixes).length + Object.keys(props.routes.names).length === 0) {
+    if (
+      Object.keys(props.routes.prefixes).length + Object.keys(props.routes.names).length === 0 &&
+      props.routes.contributorPrefix === undefined
+    ) {
       throw new AlarmTriggerPropsError('no alarm is routed to any target');
     }
 
@@ -70,32 +123,47 @@ export class AlarmTrigger extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 256,
       config: props.config,
+      // In the code package, not the environment: the routes grow with targets and opted-in names.
+      bundledDocuments: { [BUNDLED_FILES.alarmRoutes]: props.routes },
       onFailure: new destinations.SqsDestination(props.deadLetterQueue),
       retryAttempts: 2,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     this.starter.function.addEnvironment(LAMBDA_ENV.stateMachineArn, props.stateMachine.stateMachineArn);
-    this.starter.function.addEnvironment(LAMBDA_ENV.alarmRoutes, JSON.stringify(props.routes));
     props.stateMachine.grantStartExecution(this.starter.function);
 
-    this.rule = new events.Rule(this, 'Rule', {
-      description: 'gatewatch: a routed CloudWatch alarm entered ALARM',
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        detail: {
-          alarmName: alarmNamePatterns(props.routes),
-          state: { value: ['ALARM'] },
-        },
-      },
+    const patterns = alarmEventPatterns(props.routes);
+    for (const pattern of patterns) {
+      const chars = JSON.stringify({
+        source: pattern.source,
+        'detail-type': pattern.detailType,
+        detail: pattern.detail,
+      }).length;
+      if (chars > MAX_EVENT_PATTERN_CHARS) {
+        throw new AlarmTriggerPropsError(
+          `the alarm rule's event pattern would be ${chars} characters; EventBridge allows ${MAX_EVENT_PATTERN_CHARS}: ` +
+            `rename the opted-in alarms to start with "${props.routes.contributorPrefix ?? 'gatewatch-'}" (they then need no entry of their own)`,
+        );
+      }
+    }
+    this.rules = patterns.map((eventPattern, index) => {
+      const rule = new events.Rule(this, index === 0 ? 'Rule' : `Rule${index + 1}`, {
+        description:
+          eventPattern.detailType?.[0] === CONTRIBUTOR_STATE_CHANGE
+            ? 'gatewatch: a target became a contributor in ALARM of a gatewatch alarm'
+            : 'gatewatch: a routed CloudWatch alarm entered ALARM',
+        eventPattern,
+      });
+      rule.addTarget(
+        new targets.LambdaFunction(this.starter.function, {
+          deadLetterQueue: props.deadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: props.maxEventAge ?? Duration.hours(2),
+        }),
+      );
+      return rule;
     });
-    this.rule.addTarget(
-      new targets.LambdaFunction(this.starter.function, {
-        deadLetterQueue: props.deadLetterQueue,
-        retryAttempts: 8,
-        maxEventAge: props.maxEventAge ?? Duration.hours(2),
-      }),
-    );
+    this.rule = this.rules[0]!;
 
     Validations.of(this.starter.function).acknowledge({
       id: 'Serverless-LambdaDLQ',

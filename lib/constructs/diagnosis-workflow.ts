@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
-import { nginxLogGroupArns, nginxLogGroups } from '../log-groups.ts';
+import { DEFAULT_LOG_GROUP_PREFIX, logGroupPrefixArn, logGroupPrefixArnForNag } from '../log-groups.ts';
 import {
   buildDiagnosisDefinition,
   taskArnPlaceholder,
@@ -34,6 +34,11 @@ export interface DiagnosisWorkflowProps {
   readonly reports: ReportBucket;
   readonly diagnostics: DiagnosticsDocument;
   readonly notifications: NotificationTopic;
+  /**
+   * Every nginx log group's name starts with this; the logs grant is on `log-group:<prefix>*`.
+   * @default DEFAULT_LOG_GROUP_PREFIX ('/gatewatch/')
+   */
+  readonly logGroupPrefix?: string;
   /**
    * Retention of the Lambdas' and the state machine's logs.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -169,7 +174,7 @@ export class DiagnosisWorkflow extends Construct {
         fn.role.addToPrincipalPolicy(
           new iam.PolicyStatement({
             actions: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
-            resources: nginxLogGroupArns(this, props.config),
+            resources: [logGroupPrefixArn(this, props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX)],
           }),
         );
         return;
@@ -262,13 +267,11 @@ export class DiagnosisWorkflow extends Construct {
         });
       }
       if (capabilities.includes('logs')) {
-        for (const arn of logGroupArnsForNag(props.config)) {
-          Validations.of(role).acknowledge({
-            id: `AwsSolutions-IAM5[Resource::${arn}]`,
-            reason:
-              'GetLogEvents is authorised on the log streams of the configured nginx log group; streams are named by the CloudWatch agent.',
-          });
-        }
+        const prefix = props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX;
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${logGroupPrefixArnForNag(prefix)}]`,
+          reason: `Read-only FilterLogEvents/GetLogEvents on the log groups under ${prefix}, where every configured nginx log group must be (checked at synth): one grant whatever the number of targets, where one ARN per group outgrows IAM's policy size limits at ~18 targets.`,
+        });
       }
     }
     const smRole = this.stateMachine.role;
@@ -286,16 +289,4 @@ export class DiagnosisWorkflow extends Construct {
       });
     }
   }
-}
-
-/** How cdk-nag spells the stream wildcards of `nginxLogGroupArns`. */
-function logGroupArnsForNag(config: GatewatchConfig): string[] {
-  return [
-    ...new Set(
-      nginxLogGroups(config).map(
-        (g) =>
-          `arn:<AWS::Partition>:logs:${g.region ?? '<AWS::Region>'}:${g.account ?? '<AWS::AccountId>'}:log-group:${g.name}:*`,
-      ),
-    ),
-  ];
 }

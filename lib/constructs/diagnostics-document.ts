@@ -108,10 +108,18 @@ export class DiagnosticsDocument extends Construct {
     });
     this.instancePolicy = new iam.ManagedPolicy(this, 'InstancePolicy', {
       description: 'gatewatch: lets the SSM agent on a diagnosed instance store the diagnostics output',
+      // What the SSM agent does with it (agent/s3util/s3util.go): PutObject with the ACL header
+      // `bucket-owner-full-control` (which IAM authorises as s3:PutObjectAcl too), after asking the
+      // bucket's default encryption (GetBucketEncryption = s3:GetEncryptionConfiguration). AWS's
+      // instance-profile policy for Run Command output to S3 lists the same three.
       statements: [
         new iam.PolicyStatement({
-          actions: ['s3:PutObject'],
+          actions: ['s3:PutObject', 's3:PutObjectAcl'],
           resources: [props.outputBucket.arnForObjects(`${props.outputPrefix}*`)],
+        }),
+        new iam.PolicyStatement({
+          actions: ['s3:GetEncryptionConfiguration'],
+          resources: [props.outputBucket.bucketArn],
         }),
       ],
     });

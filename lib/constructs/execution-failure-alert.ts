@@ -4,7 +4,7 @@
  * statuses publishes a plain notification straight to the topic (an input transformer, no Lambda that
  * could itself fail), naming the execution so someone can look.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -47,10 +47,23 @@ export class ExecutionFailureAlert extends Construct {
           `gatewatch could not finish the diagnosis ${name}: the execution ended ${status}, so no report or only part of it was written. ` +
             `Open the execution ${executionArn} in the Step Functions console to see which step failed; the incident's evidence so far is in the report bucket under incidents/.`,
         ),
+        // EventBridge publishes as a role only this rule uses, not as the events.amazonaws.com service
+        // principal: the topic and key policies then admit no service that every rule of every
+        // account could act through (a KMS grant to EventBridge cannot be scoped by source).
+        authorizeUsingRole: true,
         deadLetterQueue: props.deadLetterQueue,
         retryAttempts: 8,
         maxEventAge: Duration.hours(6),
       }),
     );
+    // The rule's own role (CDK names it EventsRole): publish to the topic and use its key.
+    const role = this.rule.node.tryFindChild('EventsRole');
+    if (role) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing to the KMS-encrypted topic needs data keys of its key (GenerateDataKey and its WithoutPlaintext form); the resource is that one key, and only this rule can use the role.',
+      });
+    }
   }
 }

@@ -1,14 +1,17 @@
 /**
  * gatewatch's CloudWatch alarms, made from the one set of alarm definitions the local evaluator also
- * runs (`lambdas/core/alarm/definitions.ts` through `cloudWatchAlarmProps`): thresholds, periods, "M of N"
- * and missing-data treatment are never written here. Each target's alarm is named so that the alarm
- * trigger routes it to that target's diagnosis; alarms about gatewatch itself (the prober's heartbeat)
- * are named so that no route can match them. Every alarm also notifies the topic directly, entering ALARM
- * and returning to OK: a fallback notice that needs no Lambda, and the only notice for the heartbeat.
+ * runs (`lambdas/core/alarm/definitions.ts`): thresholds, periods, "M of N" and missing-data treatment
+ * are never written here. The per-target definitions are deployed as Metrics Insights multi-time-series
+ * alarms (`contributorAlarms`): one alarm per alarm kind and shape, each target a contributor, so the
+ * number of alarms does not grow with the targets (2 at 1, 50 and 500 targets with shared settings).
+ * The prober's heartbeat stays an ordinary alarm. Every alarm also notifies the topic directly, entering
+ * ALARM and returning to OK: a fallback notice that needs no Lambda, and the only notice for the
+ * heartbeat.
  */
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { type ContributorAlarm, contributorAlarms } from '../../lambdas/core/alarm/contributor-alarms.ts';
 import {
   type AlarmDefinition,
   type AlarmTargetInput,
@@ -18,6 +21,11 @@ import {
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
 import { type AlarmRoutes, AWS_SCHEDULE_SECONDS, targetForAlarm } from '../workflow/lambda-wiring.ts';
 
+/** Template metadata key on each multi-time-series alarm (see `test/cost`). */
+export const CONTRIBUTORS_METADATA = 'gatewatch:contributors';
+/** Metrics published only while a target fails (`publishedShares`); the others every minute. */
+const SPARSE_METRICS: ReadonlySet<string> = new Set(['Status5xxShare']);
+
 export class GatewatchAlarmsPropsError extends Error {
   override name = 'GatewatchAlarmsPropsError';
 }
@@ -25,8 +33,7 @@ export class GatewatchAlarmsPropsError extends Error {
 /**
  * The alarm definitions a deployment gets: `alarmDefinitionsForTargets` over the configured targets with
  * the AWS probe schedule as the probe interval. A target without an access-log group has no
- * `Status5xxPercent` to alarm on in AWS, so its error-rate rule is left out rather than deployed as an
- * alarm that can never leave OK.
+ * `Status5xxShare` to alarm on in AWS, so its error-rate rule is left out.
  */
 export function deployedAlarmDefinitions(config: GatewatchConfig): AlarmDefinition[] {
   const targets: AlarmTargetInput[] = config.targets.map((target) =>
@@ -40,55 +47,104 @@ export function deployedAlarmDefinitions(config: GatewatchConfig): AlarmDefiniti
 export interface GatewatchAlarmsProps {
   /** The alarms to create (see {@link deployedAlarmDefinitions}). */
   readonly definitions: readonly AlarmDefinition[];
-  /** The CloudWatch name of each alarm (the stack's naming scheme). */
-  readonly alarmName: (definition: AlarmDefinition) => string;
   /**
-   * The trigger's routes: checked so that every target alarm starts a diagnosis of its own target and
-   * an alarm without a target starts none.
+   * Prefix of every gatewatch alarm name; the trigger routes contributor events of alarms with this
+   * prefix (`routes.contributorPrefix`).
    */
+  readonly alarmNamePrefix: string;
+  /** The trigger's routes: checked so that no user alarm route catches a gatewatch alarm. */
   readonly routes: AlarmRoutes;
   /** Notified when an alarm enters ALARM and when it returns to OK. */
   readonly topic: sns.ITopic;
 }
 
 function constructId(alarmId: string): string {
-  return alarmId.replace(/(^|-)([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
+  return alarmId.replace(/(^|[-_])([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
 }
 
 export class GatewatchAlarms extends Construct {
-  /** By alarm definition id. */
+  /** The multi-time-series alarms, by contributor alarm id (`probe-failed-1`). */
+  public readonly contributorAlarms: Readonly<Record<string, cloudwatch.CfnAlarm>>;
+  /** What each multi-time-series alarm evaluates. */
+  public readonly contributorGroups: readonly ContributorAlarm[];
+  /** Ordinary alarms about gatewatch itself (the heartbeat), by definition id. */
   public readonly alarms: Readonly<Record<string, cloudwatch.CfnAlarm>>;
 
   constructor(scope: Construct, id: string, props: GatewatchAlarmsProps) {
     super(scope, id);
-    const problems: string[] = [];
-    const names = new Map<string, string>();
-    for (const definition of props.definitions) {
-      const name = props.alarmName(definition);
-      const routed = targetForAlarm(props.routes, name);
-      if (routed !== definition.target) {
-        problems.push(
-          definition.target === undefined
-            ? `alarm ${definition.id} (${name}) would start a diagnosis of ${routed}; it has no target`
-            : `alarm ${definition.id} (${name}) is routed to ${routed ?? 'no target'}, not to ${definition.target}`,
-        );
-      }
-      const other = names.get(name);
-      if (other !== undefined) problems.push(`alarms ${other} and ${definition.id} are both named ${name}`);
-      names.set(name, definition.id);
+    if (props.routes.contributorPrefix !== props.alarmNamePrefix) {
+      throw new GatewatchAlarmsPropsError(
+        `routes.contributorPrefix (${props.routes.contributorPrefix}) must be the alarm name prefix ${props.alarmNamePrefix}`,
+      );
     }
+    const perTarget = props.definitions.filter((d) => d.target !== undefined);
+    const own = props.definitions.filter((d) => d.target === undefined);
+    this.contributorGroups = contributorAlarms(perTarget);
+
+    const problems: string[] = [];
+    const names = [
+      ...this.contributorGroups.map((g) => `${props.alarmNamePrefix}${g.id}`),
+      ...own.map((d) => this.#ownName(props.alarmNamePrefix, d)),
+    ];
+    for (const name of names) {
+      const routed = targetForAlarm(props.routes, name);
+      if (routed !== undefined) problems.push(`alarm ${name} would be routed to ${routed} by name`);
+    }
+    if (new Set(names).size !== names.length) problems.push(`alarm names repeat: ${names.join(', ')}`);
     if (problems.length > 0) throw new GatewatchAlarmsPropsError(problems.join('; '));
 
+    const contributors: Record<string, cloudwatch.CfnAlarm> = {};
+    for (const group of this.contributorGroups) {
+      const alarm = new cloudwatch.CfnAlarm(this, constructId(group.id), {
+        alarmName: `${props.alarmNamePrefix}${group.id}`,
+        alarmDescription: `${group.description} (${group.targets.length} targets)`,
+        metrics: [
+          {
+            id: 'contributors',
+            expression: group.query,
+            period: group.periodSeconds,
+            returnData: true,
+          },
+        ],
+        evaluationPeriods: group.evaluationPeriods,
+        datapointsToAlarm: group.datapointsToAlarm,
+        threshold: group.threshold,
+        comparisonOperator: group.comparison,
+        treatMissingData: group.treatMissingData,
+        actionsEnabled: true,
+        alarmActions: [props.topic.topicArn],
+        okActions: [props.topic.topicArn],
+      });
+      // Read by `npm run cost` from the template: how many time series the query analyzes, and whether
+      // they publish every minute (dense) or only while a target is failing (sparse).
+      contributors[group.id] = alarm;
+      alarm.cfnOptions.metadata = {
+        [CONTRIBUTORS_METADATA]: {
+          metric: group.query.match(/^SELECT [A-Z]+\(([A-Za-z0-9]+)\)/)?.[1] ?? '',
+          timeSeries: group.targets.length,
+          publication: SPARSE_METRICS.has(group.query.match(/\(([A-Za-z0-9]+)\)/)?.[1] ?? '')
+            ? 'sparse'
+            : 'dense',
+        },
+      };
+    }
+    this.contributorAlarms = contributors;
+
     const alarms: Record<string, cloudwatch.CfnAlarm> = {};
-    for (const definition of props.definitions) {
+    for (const definition of own) {
       alarms[definition.id] = new cloudwatch.CfnAlarm(this, constructId(definition.id), {
         ...cloudWatchAlarmProps(definition),
-        alarmName: props.alarmName(definition),
+        alarmName: this.#ownName(props.alarmNamePrefix, definition),
         actionsEnabled: true,
         alarmActions: [props.topic.topicArn],
         okActions: [props.topic.topicArn],
       });
     }
     this.alarms = alarms;
+  }
+
+  /** Alarms about gatewatch itself join their id with `_`: `gatewatch-prober_heartbeat`. */
+  #ownName(prefix: string, definition: AlarmDefinition): string {
+    return `${prefix}${definition.id.replaceAll('-', '_')}`;
   }
 }

@@ -3,7 +3,17 @@
  * works offline), Node.js 24 on arm64, X-Ray tracing, its own log group with a retention, and a role
  * that starts with nothing but writing to that log group. Everything else is granted by the construct
  * that owns the resource, together with the environment variable that names it.
+ *
+ * The configuration (and any other JSON document a function needs, like the starter's alarm routes)
+ * travels as a file in the code package, read once at cold start: not in the environment (Lambda
+ * allows 4 KB for all variables together) and not as an esbuild `--define` (one command-line argument
+ * stops at 128 KiB on Linux: E2BIG at ~250 KB of configuration, 500 targets). The package's hash is
+ * taken from the bundle output, so a configuration change is a code change CloudFormation deploys.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,7 +22,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
 import { REPO_ROOT, repoPath } from '../paths.ts';
-import { LAMBDA_ENV } from '../workflow/lambda-wiring.ts';
+import { BUNDLED_FILES, BUNDLED_FILES_DEFINE } from '../workflow/lambda-wiring.ts';
 
 /** Thrown at synth time for props that cannot make a working function. */
 export class GatewatchFunctionPropsError extends Error {
@@ -20,15 +30,28 @@ export class GatewatchFunctionPropsError extends Error {
 }
 
 /**
- * Largest configuration passed as an environment variable. Lambda allows 4 KB for all variables
- * together; above this the configuration is compiled into the bundle instead (same variable name, see
- * `lambdas/handlers/wiring/config.ts`), which has no size limit but makes every configuration change a
- * code change.
+ * Where the JSON documents a function ships with are staged at synth time (one folder per content hash,
+ * so equal documents are written once), for the bundling hook to copy into the code package.
  */
-export const MAX_CONFIG_ENV_BYTES = 2048;
+function stageDocument(name: string, text: string): string {
+  const digest = createHash('sha256').update(text).digest('hex').slice(0, 32);
+  const dir = join(tmpdir(), 'gatewatch-bundled-files', digest);
+  const path = join(dir, name);
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true });
+    // Written under a temporary name and renamed: a concurrent synth never copies half a file.
+    const partial = `${path}.${process.pid}.partial`;
+    writeFileSync(partial, text);
+    renameSync(partial, path);
+  }
+  return path;
+}
 
-/** How the configuration reaches a function. */
-export type ConfigDelivery = 'environment' | 'bundled';
+/** `cp SOURCE DEST` for a POSIX shell, each path single-quoted. */
+function copyCommand(source: string, destination: string): string {
+  const quote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+  return `cp ${quote(source)} ${quote(destination)}`;
+}
 
 export interface GatewatchFunctionProps {
   /** Handler module, relative to `lambdas/handlers/` (e.g. `notify.ts`); it exports `handler`. */
@@ -42,8 +65,13 @@ export interface GatewatchFunctionProps {
    * @default 256
    */
   readonly memorySize?: number;
-  /** The validated configuration, delivered to the function as `GATEWATCH_CONFIG`. */
+  /** The validated configuration, shipped in the code package as `gatewatch-config.json`. */
   readonly config: GatewatchConfig;
+  /**
+   * More JSON documents to ship in the code package, by file name (read with `bundledText`).
+   * @default {}
+   */
+  readonly bundledDocuments?: Readonly<Record<string, unknown>>;
   /**
    * Retention of the function's log group.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -65,8 +93,8 @@ export class GatewatchFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
-  /** `environment` for a configuration up to {@link MAX_CONFIG_ENV_BYTES}, `bundled` above. */
-  public readonly configDelivery: ConfigDelivery;
+  /** The JSON documents in the code package, by file name, as shipped (the configuration included). */
+  public readonly bundledDocuments: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: GatewatchFunctionProps) {
     super(scope, id);
@@ -75,8 +103,20 @@ export class GatewatchFunction extends Construct {
         `handlerModule "${props.handlerModule}" must be a file name like notify.ts in lambdas/handlers/`,
       );
     }
-    const configJson = JSON.stringify(props.config);
-    this.configDelivery = Buffer.byteLength(configJson) <= MAX_CONFIG_ENV_BYTES ? 'environment' : 'bundled';
+    const documents: Record<string, string> = { [BUNDLED_FILES.config]: JSON.stringify(props.config) };
+    for (const [name, document] of Object.entries(props.bundledDocuments ?? {})) {
+      if (!/^[a-z0-9-]+\.json$/.test(name) || name in documents) {
+        throw new GatewatchFunctionPropsError(
+          `bundled document "${name}" must be a new file name like gatewatch-extra.json`,
+        );
+      }
+      documents[name] = JSON.stringify(document);
+    }
+    this.bundledDocuments = documents;
+    const staged = Object.entries(documents).map(([name, text]) => ({
+      name,
+      path: stageDocument(name, text),
+    }));
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
@@ -101,7 +141,6 @@ export class GatewatchFunction extends Construct {
       depsLockFilePath: repoPath('package-lock.json'),
       environment: {
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        ...(this.configDelivery === 'environment' ? { [LAMBDA_ENV.config]: configJson } : {}),
       },
       ...(props.onFailure ? { onFailure: props.onFailure, retryAttempts: props.retryAttempts ?? 2 } : {}),
       bundling: {
@@ -118,10 +157,14 @@ export class GatewatchFunction extends Construct {
         // A few CommonJS dependencies call require(); ESM bundles need it provided.
         banner:
           "import { createRequire as gwCreateRequire } from 'node:module'; const require = gwCreateRequire(import.meta.url);",
-        define:
-          this.configDelivery === 'bundled'
-            ? { [`process.env.${LAMBDA_ENV.config}`]: JSON.stringify(configJson) }
-            : {},
+        // Only a short marker goes through esbuild's command line; the documents are files (see above).
+        define: { [BUNDLED_FILES_DEFINE.expression]: JSON.stringify(BUNDLED_FILES_DEFINE.value) },
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir, outputDir) =>
+            staged.map(({ name, path }) => copyCommand(path, join(outputDir, name))),
+        },
       },
     });
     // The log group is created by the stack, so the role needs no logs:CreateLogGroup.

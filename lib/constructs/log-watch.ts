@@ -1,10 +1,12 @@
 /**
- * The log watcher: a Lambda on an EventBridge schedule (every minute) that reads every target's nginx
- * access and error log groups behind a persisted cursor and publishes per-minute traffic and
- * upstream-error metrics as EMF. Its role may call FilterLogEvents on the configured log groups, read and
- * write the one cursor object in the report bucket, and write its own logs — nothing else (EMF needs no
+ * The log-rate Lambda: on an EventBridge schedule (every minute) it asks CloudWatch Logs Insights for
+ * per-minute request and 5xx counts of the targets' access-log groups (server-side `stats`, one query
+ * per 50 groups) and publishes each target's `Status5xxShare` as EMF — only while a target has errors.
+ * No FilterLogEvents polling (5 TPS per account and Region, "not meant for automation"), no cursor: each
+ * run queries the whole error-rate window it needs. Its role may start queries on the configured log
+ * groups, read and stop its own query results, and write its own logs — nothing else (EMF needs no
  * cloudwatch:PutMetricData). A run that fails goes to the dead-letter queue (no retry: the next run
- * resumes from the cursor anyway).
+ * reads the same window anyway).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,80 +16,67 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { alarmDefinitionsForTargets } from '../../lambdas/core/alarm/definitions.ts';
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
-import { watchedLogs } from '../../lambdas/core/metrics/log-watch.ts';
-import { nginxLogGroupArns, nginxLogGroups } from '../log-groups.ts';
-import {
-  AWS_SCHEDULE_SECONDS,
-  LAMBDA_ENV,
-  LOG_CURSOR_KEY,
-  REPORT_PREFIX,
-} from '../workflow/lambda-wiring.ts';
+import { logRateTargets } from '../../lambdas/core/metrics/log-rate.ts';
+import { DEFAULT_LOG_GROUP_PREFIX, logGroupPrefixArn, logGroupPrefixArnForNag } from '../log-groups.ts';
+import { AWS_SCHEDULE_SECONDS } from '../workflow/lambda-wiring.ts';
 import { GatewatchFunction } from './gatewatch-function.ts';
-import type { ReportBucket } from './report-bucket.ts';
 
 export class LogWatchPropsError extends Error {
   override name = 'LogWatchPropsError';
 }
 
 export interface LogWatchProps {
-  /** The validated configuration; every target's `aws.logGroups` is watched. */
+  /** The validated configuration; every target with an access-log group and an error-rate rule is read. */
   readonly config: GatewatchConfig;
-  /** Holds the cursor object. */
-  readonly reports: ReportBucket;
   /** Receives failed runs (and schedule events that could not be delivered). */
   readonly deadLetterQueue: sqs.IQueue;
   /**
-   * Key of the cursor object in the report bucket; outside `incidents/`, whose objects expire.
-   * @default LOG_CURSOR_KEY ('state/log-watch-cursor.json')
+   * Every nginx log group's name starts with this; StartQuery is granted on `log-group:<prefix>*`.
+   * @default DEFAULT_LOG_GROUP_PREFIX ('/gatewatch/')
    */
-  readonly cursorKey?: string;
+  readonly logGroupPrefix?: string;
   /**
-   * Memory in MB (parsing a busy minute of access log wants CPU).
-   * @default 512
+   * Memory in MB (the counting happens in Logs Insights; the Lambda only waits and publishes).
+   * @default 256
    */
   readonly memorySize?: number;
   /**
-   * Retention of the watcher's own logs (which carry its EMF metrics).
+   * Retention of the Lambda's own logs (which carry its EMF metrics).
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** A run stops reading with 10 s left (see `runLogWatch`), commits and publishes well before the next one. */
+/** A run stops starting queries with 5 s left; a query runs for seconds, well before the next run. */
 const WATCHER_TIMEOUT = Duration.seconds(50);
 
 export class LogWatch extends Construct {
   public readonly watcher: GatewatchFunction;
   public readonly rule: events.Rule;
-  /** Key of the cursor object in the report bucket. */
-  public readonly cursorKey: string;
 
   constructor(scope: Construct, id: string, props: LogWatchProps) {
     super(scope, id);
-    const cursorKey = props.cursorKey ?? LOG_CURSOR_KEY;
-    if (cursorKey.startsWith(REPORT_PREFIX) || cursorKey.endsWith('/') || cursorKey.includes('*')) {
-      throw new LogWatchPropsError(
-        `cursorKey "${cursorKey}" must name one object outside ${REPORT_PREFIX} (whose objects expire), e.g. ${LOG_CURSOR_KEY}`,
-      );
+    const definitions = alarmDefinitionsForTargets(props.config.targets, {
+      probeIntervalSeconds: AWS_SCHEDULE_SECONDS,
+    });
+    if (logRateTargets(props.config.targets, definitions).length === 0) {
+      throw new LogWatchPropsError('no target has aws.logGroups.access: there is no error rate to read');
     }
-    if (watchedLogs(props.config.targets).length === 0) {
-      throw new LogWatchPropsError('no target has aws.logGroups: there is nothing to watch');
-    }
-    this.cursorKey = cursorKey;
 
     this.watcher = new GatewatchFunction(this, 'Watcher', {
       handlerModule: 'log-watch.ts',
-      description: 'gatewatch: nginx log groups to per-minute traffic and upstream-error metrics (EMF)',
+      description: 'gatewatch: access-log 5xx share per target from Logs Insights stats (EMF)',
       timeout: WATCHER_TIMEOUT,
-      memorySize: props.memorySize ?? 512,
+      memorySize: props.memorySize ?? 256,
       config: props.config,
       onFailure: new destinations.SqsDestination(props.deadLetterQueue),
       retryAttempts: 0,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
     this.rule = new events.Rule(this, 'Schedule', {
-      description: 'gatewatch: read the nginx logs every minute',
+      description: 'gatewatch: count the access logs every minute',
       schedule: events.Schedule.rate(Duration.seconds(AWS_SCHEDULE_SECONDS)),
     });
     this.rule.addTarget(
@@ -102,27 +91,15 @@ export class LogWatch extends Construct {
     const role = this.watcher.role;
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['logs:FilterLogEvents'],
-        resources: nginxLogGroupArns(this, props.config),
+        actions: ['logs:StartQuery'],
+        // One statement by name prefix, whatever the number of targets (IAM's 6,144-character managed policy).
+        resources: [logGroupPrefixArn(this, props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX)],
       }),
     );
-    const bucket = props.reports.bucket;
+    // GetQueryResults and StopQuery name a query id, not a log group: no resource-level permission exists.
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [bucket.arnForObjects(cursorKey)],
-      }),
+      new iam.PolicyStatement({ actions: ['logs:GetQueryResults', 'logs:StopQuery'], resources: ['*'] }),
     );
-    // Without ListBucket a missing key answers AccessDenied instead of NoSuchKey (the first run).
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringEquals: { 's3:prefix': cursorKey } },
-      }),
-    );
-    fn.addEnvironment(LAMBDA_ENV.logCursorBucket, bucket.bucketName);
-    fn.addEnvironment(LAMBDA_ENV.logCursorKey, cursorKey);
 
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
@@ -131,14 +108,13 @@ export class LogWatch extends Construct {
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+      reason:
+        'X-Ray PutTraceSegments/PutTelemetryRecords and Logs GetQueryResults/StopQuery support no resource-level permissions.',
     });
-    for (const group of nginxLogGroups(props.config)) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${group.region ?? '<AWS::Region>'}:${group.account ?? '<AWS::AccountId>'}:log-group:${group.name}:*]`,
-        reason:
-          'The :* form of the configured nginx log group ARN, as CloudWatch Logs spells group ARNs in IAM; FilterLogEvents only, on this one group.',
-      });
-    }
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${logGroupPrefixArnForNag(props.logGroupPrefix ?? DEFAULT_LOG_GROUP_PREFIX)}]`,
+      reason:
+        "StartQuery on gatewatch's nginx log groups by their name prefix: one statement whatever the number of targets (IAM's 6,144-character managed-policy limit); the prefix is gatewatch's own (validated at synth).",
+    });
   }
 }

@@ -8,7 +8,10 @@ import type { WorkflowTaskName } from './definition.ts';
 
 /** Environment variables the gatewatch Lambdas read. */
 export const LAMBDA_ENV = {
-  /** The validated `gatewatch.yaml` as compact JSON (or bundled into the code when too large). */
+  /**
+   * The validated `gatewatch.yaml` as compact JSON — read only by the handler source outside a bundle
+   * (tests); deployed functions read {@link BUNDLED_FILES}.config and the stack never sets it.
+   */
   config: 'GATEWATCH_CONFIG',
   reportBucket: 'GATEWATCH_REPORT_BUCKET',
   /** Key prefix of incident folders in the report bucket, ending with `/`. */
@@ -18,12 +21,22 @@ export const LAMBDA_ENV = {
   commandOutputPrefix: 'GATEWATCH_COMMAND_OUTPUT_PREFIX',
   topicArn: 'GATEWATCH_TOPIC_ARN',
   stateMachineArn: 'GATEWATCH_STATE_MACHINE_ARN',
-  /** JSON `AlarmRoutes`: which alarm belongs to which target. */
+  /** JSON `AlarmRoutes`, for the unbundled starter source only (deployed: {@link BUNDLED_FILES}.alarmRoutes). */
   alarmRoutes: 'GATEWATCH_ALARM_ROUTES',
-  /** Bucket of the log watcher's persisted cursor (the report bucket). */
-  logCursorBucket: 'GATEWATCH_LOG_CURSOR_BUCKET',
-  /** Key of the log watcher's cursor object in that bucket. */
-  logCursorKey: 'GATEWATCH_LOG_CURSOR_KEY',
+} as const;
+
+/** The JSON documents shipped in a Lambda's code package, next to `index.mjs`, by role. */
+export const BUNDLED_FILES = {
+  /** The validated `gatewatch.yaml` (every Lambda). */
+  config: 'gatewatch-config.json',
+  /** The starter's {@link AlarmRoutes}. */
+  alarmRoutes: 'gatewatch-alarm-routes.json',
+} as const;
+
+/** The esbuild `define` that marks code as a deployed bundle (whose documents are files next to it). */
+export const BUNDLED_FILES_DEFINE = {
+  expression: 'process.env.GATEWATCH_FILES_DELIVERY',
+  value: 'bundle',
 } as const;
 
 /**
@@ -59,15 +72,10 @@ export type CapabilitiesOf<T extends WorkflowTaskName> = (typeof TASK_CAPABILITI
 /** Prefixes in the report bucket. */
 export const REPORT_PREFIX = 'incidents/';
 export const COMMAND_OUTPUT_PREFIX = 'ssm-output/';
-/**
- * The log watcher's cursor: one small JSON object in the report bucket, outside the expiring prefixes.
- * Its role may read and write this key and nothing else in the bucket.
- */
-export const LOG_CURSOR_KEY = 'state/log-watch-cursor.json';
 
 /**
  * How often the scheduled Lambdas run in AWS (EventBridge `rate(1 minute)`): the probe Lambda's run
- * interval, hence the period of the probe alarms and of the heartbeat, and the log watcher's.
+ * interval, hence the period of the probe alarms and of the heartbeat, and the log-rate Lambda's.
  */
 export const AWS_SCHEDULE_SECONDS = 60;
 
@@ -75,15 +83,22 @@ export const AWS_SCHEDULE_SECONDS = 60;
 export const AWS_PROBE_CONCURRENCY = 32;
 
 /**
- * Which CloudWatch alarm starts a diagnosis of which target: gatewatch's own alarms by name prefix
- * (`gatewatch-shop-…`), users' alarms by exact name. The EventBridge rule and the starter Lambda both
- * use this one value.
+ * Which CloudWatch alarm starts a diagnosis of which target: gatewatch's own alarms are Metrics Insights
+ * multi-time-series alarms named `<contributorPrefix>…`, whose contributor events name the target in the
+ * contributor's `Target` attribute; users' alarms route by exact name (and, for alarms named per
+ * target, by name prefix). The EventBridge rules and the starter Lambda both use this one value, and it
+ * does not grow with the number of targets.
  */
 export interface AlarmRoutes {
   /** Alarm name prefix → target name. */
   prefixes: Record<string, string>;
   /** Exact alarm name → target name. */
   names: Record<string, string>;
+  /**
+   * Name prefix of gatewatch's multi-time-series alarms: a contributor event of such an alarm starts a
+   * diagnosis of the target its `Target` attribute names.
+   */
+  contributorPrefix?: string;
 }
 
 /** The target an alarm belongs to: an exact name first, else the longest matching prefix. */

@@ -708,8 +708,46 @@ esac`,
         pid: 4242,
         process: 'node',
         at: '2026-11-24T05:11:38Z',
+        uid: 1000,
       },
     ]);
     expect(tools.calls('journalctl')).toEqual(['-k --since -15 min --no-pager -o short-iso']);
+  });
+
+  it('gives every OOM kill its wall-clock time and cgroup from dmesg --time-format iso', async () => {
+    const tools = standIns({
+      dmesg: `[ "$1" = --time-format ] || exit 9; printf '%s\\n' '2026-12-06T20:08:01,419746+00:00 oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/noise,task_memcg=/noise,task=node,pid=21370,uid=0' '2026-12-06T20:08:01,419790+00:00 Memory cgroup out of memory: Killed process 21370 (node) total-vm:754964kB, anon-rss:32000kB, file-rss:33536kB, shmem-rss:0kB, UID:0 pgtables:436kB oom_score_adj:0'`,
+    });
+    const { run, facts } = await diagnose({ GW_CHECKS: 'oom' }, { path: tools.path });
+    expect(checkOf(run, 'oom')).toMatchObject({ status: 'ok' });
+    expect(tools.calls('dmesg')).toEqual(['--time-format iso']);
+    expect(facts.oomKills).toEqual([
+      expect.objectContaining({
+        pid: 21370,
+        process: 'node',
+        at: '2026-12-06T20:08:01Z',
+        cgroup: '/noise',
+        limitCgroup: '/noise',
+        uid: 0,
+      }),
+    ]);
+  });
+
+  it('falls back to dmesg -T when dmesg has no --time-format (busybox, old util-linux)', async () => {
+    const tools = standIns({
+      dmesg: `[ "$1" = -T ] || { echo "dmesg: unrecognized option '$1'" >&2; exit 1; }; printf '%s\\n' '[Sun Dec  6 20:08:01 2026] Out of memory: Killed process 4242 (python3) total-vm:1kB, UID:33 pgtables:1kB'`,
+    });
+    const { facts } = await diagnose({ GW_CHECKS: 'oom' }, { path: tools.path });
+    expect(tools.calls('dmesg')).toEqual(['--time-format iso', '-T']);
+    expect(facts.oomKills.map(({ pid, at }) => ({ pid, at }))).toEqual([
+      { pid: 4242, at: '2026-12-06T20:08:01Z' },
+    ]);
+  });
+
+  it('dates every OOM kill of this host kernel log (the noisy host has some)', async () => {
+    const { run, facts } = await diagnose({ GW_CHECKS: 'oom' });
+    const oom = checkOf(run, 'oom');
+    if (oom?.status !== 'ok') return; // no permission to read the kernel log: nothing to date
+    for (const kill of facts.oomKills) expect(kill.at, kill.line).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 });

@@ -13,26 +13,25 @@
  * Targets: >= 2,000,000 lines/s per core, >= 20x GoAccess, peak RSS < 100 MB and flat as the file grows.
  * Prints the real figures either way and exits 0.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrafficAggregator } from '../../lambdas/core/nginx/access-log.ts';
+import {
+  goaccessVersion,
+  hasTimeV,
+  type LogFormat,
+  type Measured,
+  measure,
+  runGoAccess,
+} from './goaccess.ts';
 
 const self = fileURLToPath(import.meta.url);
-const TIME = '/usr/bin/time';
 const READ_CHUNK = 1024 * 1024;
 
-type Format = 'gatewatch' | 'combined';
+type Format = LogFormat;
 
 interface ChildResult {
   lines: number;
@@ -43,11 +42,6 @@ interface ChildResult {
   maxRssKb: number;
   /** V8 heap in use after the summary: what the aggregator holds on to. */
   heapUsedKb: number;
-}
-
-interface Measured {
-  wallMs: number;
-  maxRssKb: number;
 }
 
 // ------------------------------------------------------------------------------------------ child: read one file
@@ -206,63 +200,10 @@ async function generate(file: string, format: Format, lines: number): Promise<vo
 
 // ------------------------------------------------------------------------------------------ measuring
 
-function hasTimeV(): boolean {
-  if (!existsSync(TIME)) return false;
-  return spawnSync(TIME, ['-v', 'true'], { encoding: 'utf8' }).status === 0;
-}
-
-/** Runs a command; wall time from here, peak RSS from `/usr/bin/time -v` when available. */
-function measure(command: string, args: string[], useTime: boolean): Measured & { stdout: string } {
-  const started = process.hrtime.bigint();
-  const result = useTime
-    ? spawnSync(TIME, ['-v', command, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
-    : spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) {
-    throw new Error(`${command} exited ${result.status}: ${(result.stderr ?? '').slice(-500)}`);
-  }
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr ?? '');
-  return { wallMs, maxRssKb: rss ? Number(rss[1]) : Number.NaN, stdout: result.stdout };
-}
-
 function runAggregator(script: string, file: string, useTime: boolean): ChildResult & Measured {
   const m = measure(process.execPath, [script, '--child', file], useTime);
   const result = JSON.parse(m.stdout.trim().split('\n').pop()!) as ChildResult;
   return { ...result, wallMs: m.wallMs, maxRssKb: Number.isNaN(m.maxRssKb) ? result.maxRssKb : m.maxRssKb };
-}
-
-const GOACCESS_FORMATS: Record<Format, string[]> = {
-  // gw1 \t time \t status \t request_time \t 6 upstream/id fields \t remote \t "request" \t bytes \t "referer" \t "ua" \t host
-  gatewatch: [
-    '--log-format=gw1\\t%dT%t+%^\\t%s\\t%T\\t%^\\t%^\\t%^\\t%^\\t%^\\t%^\\t%h\\t"%r"\\t%b\\t"%R"\\t"%u"\\t%v',
-    '--date-format=%Y-%m-%d',
-    '--time-format=%T',
-  ],
-  combined: ['--log-format=COMBINED'],
-};
-
-function goaccessVersion(): string | undefined {
-  try {
-    return execFileSync('goaccess', ['--version'], { encoding: 'utf8' }).split('\n')[0]?.trim();
-  } catch {
-    return undefined;
-  }
-}
-
-function runGoAccess(
-  file: string,
-  format: Format,
-  out: string,
-  useTime: boolean,
-): Measured & { valid: number } {
-  const m = measure(
-    'goaccess',
-    [file, '--no-global-config', ...GOACCESS_FORMATS[format], '-o', out],
-    useTime,
-  );
-  const general = (JSON.parse(readFileSync(out, 'utf8')) as { general?: { valid_requests?: number } })
-    .general;
-  return { ...m, valid: general?.valid_requests ?? Number.NaN };
 }
 
 /** Bundles this script with esbuild (the deployed form); falls back to the TypeScript source. */

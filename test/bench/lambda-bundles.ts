@@ -16,7 +16,6 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { App } from 'aws-cdk-lib';
 import { GatewatchStack } from '../../lib/gatewatch-stack.ts';
-import { LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
 import { cdkJsonContext, exampleConfig } from '../infra/synth.ts';
 
 export interface BundleFigures {
@@ -74,8 +73,8 @@ export function benchLambdaBundles(runs = 9): BundleFigures[] {
     for (const [, resource] of Object.entries(template.Resources)) {
       if (resource.Type !== 'AWS::Lambda::Function') continue;
       const bundle = join(outdir, resource.Metadata!['aws:asset:path']!, 'index.mjs');
-      const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      const env = { [LAMBDA_ENV.config]: String(variables[LAMBDA_ENV.config] ?? '') };
+      // The configuration is a file in the package (read at the first invocation, not at import).
+      const env = {};
       const times = Array.from({ length: runs }, () => coldLoadMs(bundle, env));
       const path = resource.Metadata!['aws:cdk:path']!.split('/');
       // `<Stack>/<Construct>/<Function>/Function/Resource`: the function's own id, or its construct's for

@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 const BENCHES = [
   ['access-log parsing vs GoAccess', 'access-log.ts'],
-  ['gatewatch diagnose wall time', 'diagnose.ts'],
+  ['gatewatch diagnose --logs-only over 1M lines vs GoAccess, end to end', 'diagnose-logs-only.ts'],
+  ['gatewatch diagnose wall time, live fault, host checks included', 'diagnose.ts'],
+  ['gatewatch diagnose --logs-only peak RSS on a 2 GiB log', 'diagnose-large-log.ts'],
+  ['large logs: bounded work (the logs helper)', 'large-log.ts'],
   ['1,000 probes on loopback', 'probes.ts'],
   ['time from a fault to its report in watch', 'watch.ts'],
   ['network reachability evaluation', 'network.ts'],

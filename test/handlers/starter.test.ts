@@ -11,21 +11,36 @@ import type { StarterResult } from '../../lambdas/handlers/starter.ts';
 import { WorkflowInputSchema } from '../../lambdas/steps/contracts.ts';
 import { lambdaContext, STATE_MACHINE_ARN, setStackEnvironment } from './support.ts';
 
-const ALARM_ARN = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:gatewatch-shop-probe-failed';
+const ALARM_ARN = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:gatewatch-probe-failed-1';
 
-/** A CloudWatch "Alarm State Change" event as EventBridge delivers it (AWS documentation's shape). */
-function alarmEvent(state: 'ALARM' | 'OK', timestamp: string, alarmName = 'gatewatch-shop-probe-failed') {
+/**
+ * A CloudWatch alarm event as EventBridge delivers it (AWS documentation's shape): a contributor event of
+ * gatewatch's multi-time-series alarm for `target`, or — for a user's alarm routed by name — a plain
+ * state change.
+ */
+function alarmEvent(
+  state: 'ALARM' | 'OK',
+  timestamp: string,
+  alarmName = 'gatewatch-probe-failed-1',
+  target: string | undefined = 'shop',
+) {
+  const contributor = alarmName.startsWith('gatewatch-') && target !== undefined;
   return {
     version: '0',
     id: `c4c1c1c9-6542-e61b-6ef0-8c4d36933a92-${timestamp}`,
-    'detail-type': 'CloudWatch Alarm State Change',
+    'detail-type': contributor
+      ? 'CloudWatch Alarm Contributor State Change'
+      : 'CloudWatch Alarm State Change',
     source: 'aws.cloudwatch',
     account: '123456789012',
     time: timestamp.replace(/\.\d{3}\+0000$/, 'Z'),
     region: 'us-east-1',
-    resources: [ALARM_ARN.replace('gatewatch-shop-probe-failed', alarmName)],
+    resources: [ALARM_ARN.replace('gatewatch-probe-failed-1', alarmName)],
     detail: {
       alarmName,
+      ...(contributor
+        ? { alarmContributor: { id: 'a1b2c3d4e5f60718', attributes: { Target: target } } }
+        : {}),
       state: {
         value: state,
         reason:
@@ -33,7 +48,7 @@ function alarmEvent(state: 'ALARM' | 'OK', timestamp: string, alarmName = 'gatew
         timestamp,
       },
       previousState: { value: state === 'ALARM' ? 'OK' : 'ALARM', timestamp: '2026-11-24T04:00:00.000+0000' },
-      configuration: { description: 'shop: 2 of the last 3 probe runs failed', metrics: [] },
+      configuration: { description: 'gatewatch probe-failed, one contributor per target', metrics: [] },
     },
   };
 }
@@ -78,11 +93,12 @@ describe('starter Lambda', () => {
 
     expect(result).toMatchObject({
       status: 'started',
-      incidentId: expect.stringMatching(/^shop-20261124T051148Z-[0-9a-f]{8}$/),
+      // The episode slot (15 minutes) the alarm fell in.
+      incidentId: expect.stringMatching(/^shop-20261124T050000Z-[0-9a-f]{8}$/),
     });
     expect(executions.size).toBe(1);
     const [name, input] = [...executions][0]!;
-    expect(name).toMatch(/^shop-20261124T051148Z-[0-9a-f]{16}$/);
+    expect(name).toMatch(/^shop-20261124T050000Z-[0-9a-f]{16}$/);
     expect(input.stateMachineArn).toBe(STATE_MACHINE_ARN);
     const workflowInput = WorkflowInputSchema.parse(JSON.parse(input.input!));
     expect(workflowInput).toMatchObject({
@@ -91,7 +107,7 @@ describe('starter Lambda', () => {
       window: { to: '2026-11-24T05:11:48Z' },
       trigger: {
         kind: 'alarm',
-        detail: expect.stringContaining('gatewatch-shop-probe-failed entered ALARM'),
+        detail: expect.stringContaining('gatewatch-probe-failed-1 entered ALARM for shop'),
       },
       logsOnly: false,
     });
@@ -131,7 +147,7 @@ describe('starter Lambda', () => {
     expect(executions.size).toBe(1);
   });
 
-  it('opens two incidents for ALARM → OK → ALARM, and starts nothing for OK', async () => {
+  it('opens a new incident for ALARM → OK → ALARM in a later episode slot, and starts nothing for OK', async () => {
     const first = await handler(alarmEvent('ALARM', '2026-11-24T05:11:48.123+0000'), lambdaContext());
     const recovered = await handler(alarmEvent('OK', '2026-11-24T05:20:02.000+0000'), lambdaContext());
     const again = await handler(alarmEvent('ALARM', '2026-11-24T06:02:10.456+0000'), lambdaContext());
@@ -140,21 +156,35 @@ describe('starter Lambda', () => {
     expect(first.status).toBe('started');
     expect(again.status).toBe('started');
     expect(executions.size).toBe(2);
-    const [one, two] = [...executions.keys()];
-    expect(one).not.toBe(two);
     expect((first as { incidentId: string }).incidentId).not.toBe(
       (again as { incidentId: string }).incidentId,
     );
   });
 
-  it('tells two alarms of the same target entering ALARM at the same moment apart', async () => {
-    await handler(alarmEvent('ALARM', '2026-11-24T05:11:48.123+0000'), lambdaContext());
-    await handler(
-      alarmEvent('ALARM', '2026-11-24T05:11:48.123+0000', 'gatewatch-shop-error-rate'),
+  it('opens one incident when the probe-failed and the error-rate alarm of one target fire in one episode', async () => {
+    const probe = await handler(alarmEvent('ALARM', '2026-11-24T05:11:48.123+0000'), lambdaContext());
+    const errors = await handler(
+      alarmEvent('ALARM', '2026-11-24T05:13:02.000+0000', 'gatewatch-error-rate-1'),
       lambdaContext(),
     );
 
-    expect(executions.size).toBe(2);
+    expect(probe.status).toBe('started');
+    expect(errors.status).toBe('already-started');
+    expect(executions.size).toBe(1);
+  });
+
+  it('starts one diagnosis per target when two targets are contributors of the same alarm', async () => {
+    const config = JSON.parse(process.env.GATEWATCH_CONFIG!) as { targets: { name: string }[] };
+    expect(config.targets.map((t) => t.name)).toContain('shop');
+    const shop = await handler(alarmEvent('ALARM', '2026-11-24T05:11:48.123+0000'), lambdaContext());
+    const unknown = await handler(
+      alarmEvent('ALARM', '2026-11-24T05:11:48.123+0000', 'gatewatch-probe-failed-1', 'not-configured'),
+      lambdaContext(),
+    );
+
+    expect(shop.status).toBe('started');
+    expect(unknown).toMatchObject({ status: 'ignored', reason: expect.stringContaining('not configured') });
+    expect(executions.size).toBe(1);
   });
 
   it('routes a user’s alarm opted in by name to its target', async () => {

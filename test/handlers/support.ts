@@ -27,8 +27,9 @@ export function setStackEnvironment(): void {
     [LAMBDA_ENV.topicArn]: TOPIC_ARN,
     [LAMBDA_ENV.stateMachineArn]: STATE_MACHINE_ARN,
     [LAMBDA_ENV.alarmRoutes]: JSON.stringify({
-      prefixes: { 'gatewatch-shop-': 'shop' },
+      prefixes: {},
       names: { 'shop-api-5xx': 'shop' },
+      contributorPrefix: 'gatewatch-',
     }),
   });
 }

@@ -24,7 +24,7 @@ describe('cdk-nag AwsSolutions and Serverless packs on the gatewatch stack', () 
   let app: ReturnType<typeof synthesizeStack>['app'];
   beforeAll(() => {
     ({ app } = synthesizeStack());
-  });
+  }, 300_000);
 
   it.each([
     ['AwsSolutions', () => new AwsSolutionsChecks(app)],

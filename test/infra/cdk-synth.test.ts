@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/paths.ts';
-import { LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
+import { BUNDLED_FILES, LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
 
 /** This process's environment without anything that could let the CLI reach AWS. */
 function offlineEnvironment(): NodeJS.ProcessEnv {
@@ -80,19 +80,16 @@ describe('npx cdk synth', () => {
           `const m = await import(${JSON.stringify(bundle)}); if (typeof m.handler !== 'function') process.exit(3);`,
         ],
         {
-          env: {
-            PATH: process.env.PATH,
-            AWS_REGION: 'us-east-1',
-            [LAMBDA_ENV.config]: String(
-              (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables[
-                LAMBDA_ENV.config
-              ],
-            ),
-          },
+          env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' },
           encoding: 'utf8',
         },
       );
       expect(loaded.status, `${bundle}: ${loaded.stderr}`).toBe(0);
+      // The configuration travels in the package, not in the environment (4 KB) nor on esbuild's command line.
+      const shipped = JSON.parse(readFileSync(join(out, assetPath!, BUNDLED_FILES.config), 'utf8'));
+      expect(shipped.targets.map((t: { name: string }) => t.name)).toEqual(['shop']);
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables).not.toHaveProperty(LAMBDA_ENV.config);
     }
   });
 });

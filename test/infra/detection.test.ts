@@ -1,35 +1,29 @@
-import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { alarmDefinitionsForTargets, cloudWatchAlarmProps } from '../../lambdas/core/alarm/definitions.ts';
+import {
+  MAX_CONTRIBUTORS_PER_ALARM,
+  MAX_EXPRESSION_LENGTH,
+  MAX_METRICS_INSIGHTS_ALARMS,
+} from '../../lambdas/core/alarm/contributor-alarms.ts';
 import type { GatewatchConfig } from '../../lambdas/core/config.ts';
-import { GatewatchAlarms, GatewatchAlarmsPropsError } from '../../lib/constructs/gatewatch-alarms.ts';
-import { LogWatch, LogWatchPropsError } from '../../lib/constructs/log-watch.ts';
 import {
-  ProbeSchedule,
-  ProbeSchedulePropsError,
-  probeRunTimeout,
-} from '../../lib/constructs/probe-schedule.ts';
-import { ReportBucket } from '../../lib/constructs/report-bucket.ts';
+  ALARM_STATE_CHANGE,
+  alarmEventPatterns,
+  CONTRIBUTOR_STATE_CHANGE,
+} from '../../lib/constructs/alarm-trigger.ts';
+import { CONTRIBUTORS_METADATA } from '../../lib/constructs/gatewatch-alarms.ts';
 import type { GatewatchStack } from '../../lib/gatewatch-stack.ts';
-import {
-  AWS_SCHEDULE_SECONDS,
-  LAMBDA_ENV,
-  LOG_CURSOR_KEY,
-  targetForAlarm,
-} from '../../lib/workflow/lambda-wiring.ts';
+import { AWS_SCHEDULE_SECONDS, LAMBDA_ENV } from '../../lib/workflow/lambda-wiring.ts';
+import { scaledConfig } from '../cost/configs.ts';
 import { exampleConfig, synthesizeStack } from './synth.ts';
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
-function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+function logicalId(stack: GatewatchStack, construct: { node: { defaultChild?: unknown } }): string {
   return stack.getLogicalId(construct.node.defaultChild as never);
 }
 
-/** Every statement of the policies attached to the role with logical id `roleId`. */
 function statementsOf(template: Template, roleId: string): Statement[] {
   return Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>)
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
@@ -40,357 +34,177 @@ function actions(statement: Statement): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
 
-function withTargets(mutate: (config: GatewatchConfig) => void): GatewatchConfig {
-  const config = exampleConfig();
-  mutate(config);
-  return config;
+function alarms(template: Template): Resource[] {
+  return Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
 }
 
-describe('detection in the gatewatch stack (probes, log watching, alarms)', () => {
+describe('detection in the gatewatch stack', () => {
   let stack: GatewatchStack;
   let template: Template;
-  let topicId: string;
 
   beforeAll(() => {
     ({ stack, template } = synthesizeStack());
-    topicId = logicalId(stack, stack.notifications.topic);
-  });
+  }, 300_000);
 
-  describe('schedules', () => {
-    it('invokes the probe Lambda every minute, with retries and the dead-letter queue for undeliverable runs', () => {
+  it('runs the probe and the log-rate Lambdas every minute, failed runs straight to the dead-letter queue', () => {
+    for (const fn of [stack.probes!.prober.function, stack.logWatch!.watcher.function]) {
       template.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: 'rate(1 minute)',
-        State: 'ENABLED',
-        Targets: [
-          Match.objectLike({
-            Arn: { 'Fn::GetAtt': [logicalId(stack, stack.probes!.prober.function), 'Arn'] },
-            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack, stack.deadLetters.queue), 'Arn'] } },
-            RetryPolicy: Match.objectLike({ MaximumEventAgeInSeconds: AWS_SCHEDULE_SECONDS }),
-          }),
-        ],
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, fn), 'Arn'] } })],
       });
-      expect(AWS_SCHEDULE_SECONDS).toBe(60);
-    });
-
-    it('invokes the log watcher every minute', () => {
-      template.hasResourceProperties('AWS::Events::Rule', {
-        ScheduleExpression: 'rate(1 minute)',
-        Targets: [
-          Match.objectLike({
-            Arn: { 'Fn::GetAtt': [logicalId(stack, stack.logWatch.watcher.function), 'Arn'] },
-          }),
-        ],
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(stack, fn) },
+        MaximumRetryAttempts: 0,
       });
-    });
-
-    it('sends failed runs of both Lambdas straight to the dead-letter queue, without a late retry', () => {
-      for (const fn of [stack.probes!.prober.function, stack.logWatch.watcher.function]) {
-        template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-          FunctionName: { Ref: logicalId(stack, fn) },
-          MaximumRetryAttempts: 0,
-          DestinationConfig: {
-            OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack, stack.deadLetters.queue), 'Arn'] } },
-          },
-        });
-      }
-    });
-
-    it('stops the log watcher before the next scheduled run and tells it where its cursor is', () => {
-      template.hasResourceProperties('AWS::Lambda::Function', {
-        Handler: 'index.handler',
-        Timeout: Match.anyValue(),
-        Environment: {
-          Variables: Match.objectLike({
-            [LAMBDA_ENV.logCursorBucket]: { Ref: logicalId(stack, stack.reports.bucket) },
-            [LAMBDA_ENV.logCursorKey]: LOG_CURSOR_KEY,
-          }),
-        },
-      });
-      const watcher =
-        template.findResources('AWS::Lambda::Function')[logicalId(stack, stack.logWatch.watcher.function)]!;
-      expect((watcher as Resource).Properties.Timeout as number).toBeLessThan(AWS_SCHEDULE_SECONDS);
-    });
-  });
-
-  describe('alarms', () => {
-    const definitions = () =>
-      alarmDefinitionsForTargets(exampleConfig().targets, { probeIntervalSeconds: AWS_SCHEDULE_SECONDS });
-
-    it('creates each alarm the shared definitions describe, with the same threshold, period, M of N and missing-data rule', () => {
-      expect(definitions().map((d) => d.id)).toEqual([
-        'shop-probe-failed',
-        'shop-error-rate',
-        'prober-heartbeat',
-      ]);
-      for (const definition of definitions()) {
-        const name =
-          definition.target === undefined
-            ? 'gatewatch-prober_heartbeat'
-            : stack.alarmNameFor(definition.target, definition.id);
-        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-          AlarmName: name,
-          AlarmDescription: definition.description,
-          Namespace: 'Gatewatch',
-          MetricName: definition.metric.name,
-          Dimensions: Object.entries(definition.metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
-          Statistic: definition.metric.statistic,
-          Period: definition.periodSeconds,
-          EvaluationPeriods: definition.evaluationPeriods,
-          DatapointsToAlarm: definition.datapointsToAlarm,
-          Threshold: definition.threshold,
-          ComparisonOperator: definition.comparison,
-          TreatMissingData: definition.treatMissingData,
-        });
-      }
-      // Nothing beyond the definitions, besides the dead-letter queue's own alarm.
-      const gatewatchAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
-        (a) => (a as Resource).Properties.Namespace === 'Gatewatch',
-      );
-      expect(gatewatchAlarms).toHaveLength(definitions().length);
-    });
-
-    it('treats missing heartbeats as breaching, so a prober that stops is an alarm', () => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: 'Heartbeat',
-        Dimensions: [{ Name: 'Prober', Value: 'gatewatch' }],
-        TreatMissingData: 'breaching',
-        ComparisonOperator: 'LessThanThreshold',
-      });
-    });
-
-    it('takes every property CloudFormation sees from cloudWatchAlarmProps, except the stack’s name and the actions', () => {
-      for (const definition of definitions()) {
-        const { alarmName: _name, ...props } = cloudWatchAlarmProps(definition);
-        const cfn = stack.alarms.alarms[definition.id]!;
-        expect(Stack.of(cfn).resolve(cfn.namespace)).toBe(props.namespace);
-        expect(cfn.metricName).toBe(props.metricName);
-        expect(cfn.dimensions).toEqual(props.dimensions);
-        expect(cfn.period).toBe(props.period);
-        expect(cfn.evaluationPeriods).toBe(props.evaluationPeriods);
-        expect(cfn.datapointsToAlarm).toBe(props.datapointsToAlarm);
-        expect(cfn.threshold).toBe(props.threshold);
-        expect(cfn.treatMissingData).toBe(props.treatMissingData);
-      }
-    });
-
-    it('notifies the topic when any of them enters ALARM and when it returns to OK', () => {
-      for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]) {
-        if (alarm.Properties.Namespace !== 'Gatewatch') continue;
-        expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
-        expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
-      }
-    });
-
-    it('names target alarms so the trigger starts a diagnosis of their target, and the heartbeat so it starts none', () => {
-      const rule = Object.values(
-        template.findResources('AWS::Events::Rule') as Record<string, Resource>,
-      ).find((r) =>
-        JSON.stringify(r.Properties.EventPattern ?? {}).includes('CloudWatch Alarm State Change'),
-      )!;
-      const patterns = (
-        rule.Properties.EventPattern as { detail: { alarmName: ({ prefix: string } | string)[] } }
-      ).detail.alarmName;
-      const matches = (name: string) =>
-        patterns.some((p) => (typeof p === 'string' ? p === name : name.startsWith(p.prefix)));
-      for (const [id, alarm] of Object.entries(stack.alarms.alarms)) {
-        const definition = definitions().find((d) => d.id === id)!;
-        expect(matches(alarm.alarmName!), alarm.alarmName).toBe(definition.target !== undefined);
-        expect(targetForAlarm(stack.alarmRoutes, alarm.alarmName!)).toBe(definition.target);
-      }
-    });
-
-    it('keeps the heartbeat unrouted even when a target is called "prober"', () => {
-      const config = withTargets((c) => {
-        c.targets[0]!.name = 'prober';
-      });
-      const { stack: other } = synthesizeStack({ config });
-
-      const heartbeat = other.alarms.alarms['prober-heartbeat']!;
-      expect(targetForAlarm(other.alarmRoutes, heartbeat.alarmName!)).toBeUndefined();
-      expect(targetForAlarm(other.alarmRoutes, other.alarms.alarms['prober-probe-failed']!.alarmName!)).toBe(
-        'prober',
-      );
-    });
-
-    it('leaves out the error-rate alarm of a target without an access-log group (no metric would ever reach it)', () => {
-      const config = withTargets((c) => {
-        delete c.targets[0]!.aws!.logGroups.access;
-      });
-      const { stack: other, template: otherTemplate } = synthesizeStack({ config });
-
-      expect(Object.keys(other.alarms.alarms).sort()).toEqual(['prober-heartbeat', 'shop-probe-failed']);
-      otherTemplate.resourcePropertiesCountIs(
-        'AWS::CloudWatch::Alarm',
-        { MetricName: 'Status5xxPercent' },
-        0,
-      );
-    });
-
-    it('deploys no probe Lambda and no heartbeat when no target has a probe, and still watches the logs', () => {
-      const config = withTargets((c) => {
-        delete c.targets[0]!.probe;
-      });
-      const { stack: other, template: otherTemplate } = synthesizeStack({ config });
-
-      expect(other.probes).toBeUndefined();
-      expect(Object.keys(other.alarms.alarms)).toEqual(['shop-error-rate']);
-      otherTemplate.resourcePropertiesCountIs(
-        'AWS::Events::Rule',
-        { ScheduleExpression: 'rate(1 minute)' },
-        1,
-      );
-    });
-  });
-
-  describe('least privilege', () => {
-    it('grants no role cloudwatch:PutMetricData: the metrics are EMF lines in the Lambdas’ own logs', () => {
-      for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as Resource[]) {
-        const text = JSON.stringify(policy.Properties.PolicyDocument);
-        expect(text).not.toContain('PutMetricData');
-        expect(text).not.toContain('cloudwatch:*');
-      }
-    });
-
-    it('lets the probe Lambda write its own logs and traces and reach the dead-letter queue, nothing else', () => {
-      const roleId = logicalId(stack, stack.probes!.prober.role);
-      const granted = statementsOf(template, roleId).flatMap(actions).sort();
-      expect(granted).toEqual([
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        'sqs:GetQueueAttributes',
-        'sqs:GetQueueUrl',
-        'sqs:SendMessage',
-        'xray:PutTelemetryRecords',
-        'xray:PutTraceSegments',
-      ]);
-      for (const statement of statementsOf(template, roleId)) {
-        if (actions(statement).some((a) => a.startsWith('logs:'))) {
-          expect(statement.Resource).toEqual({
-            'Fn::GetAtt': [logicalId(stack, stack.probes!.prober.logGroup), 'Arn'],
-          });
-        }
-      }
-    });
-
-    it('lets the log watcher filter only the configured nginx log groups', () => {
-      const roleId = logicalId(stack, stack.logWatch.watcher.role);
-      const reads = statementsOf(template, roleId).filter((s) =>
-        actions(s).some(
-          (a) => a.startsWith('logs:') && a !== 'logs:CreateLogStream' && a !== 'logs:PutLogEvents',
-        ),
-      );
-      expect(reads).toHaveLength(1);
-      expect(actions(reads[0]!)).toEqual(['logs:FilterLogEvents']);
-      const groups = (reads[0]!.Resource as unknown[]).map((r) =>
-        JSON.stringify(r).replace(/.*:log-group:([^"]+)".*/, '$1'),
-      );
-      expect(groups.sort()).toEqual([
-        '/gatewatch/shop/nginx-access',
-        '/gatewatch/shop/nginx-access:*',
-        '/gatewatch/shop/nginx-error',
-        '/gatewatch/shop/nginx-error:*',
-      ]);
-    });
-
-    it('lets the log watcher read and write its one cursor object and nothing else in the bucket', () => {
-      const roleId = logicalId(stack, stack.logWatch.watcher.role);
-      const bucketId = logicalId(stack, stack.reports.bucket);
-      const s3 = statementsOf(template, roleId).filter((s) => actions(s).some((a) => a.startsWith('s3:')));
-      expect(s3).toHaveLength(2);
-      const objects = s3.find((s) => actions(s).includes('s3:GetObject'))!;
-      expect(actions(objects).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
-      expect(objects.Resource).toEqual({
-        'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${LOG_CURSOR_KEY}`]],
-      });
-      const list = s3.find((s) => actions(s).includes('s3:ListBucket'))!;
-      expect(actions(list)).toEqual(['s3:ListBucket']);
-      expect(list.Condition).toEqual({ StringEquals: { 's3:prefix': LOG_CURSOR_KEY } });
-    });
-
-    it('keeps the cursor out of the expiring incidents/ prefix', () => {
-      expect(LOG_CURSOR_KEY.startsWith('incidents/')).toBe(false);
-      expect(stack.logWatch.cursorKey).toBe(LOG_CURSOR_KEY);
-    });
-  });
-
-  describe('construct props', () => {
-    function scope() {
-      const stack = new Stack(new App(), 'Props');
-      return {
-        stack,
-        queue: new sqs.Queue(stack, 'Q'),
-        topic: new sns.Topic(stack, 'T'),
-        reports: new ReportBucket(stack, 'R'),
-      };
     }
+    const watcher = template.findResources('AWS::Lambda::Function')[
+      logicalId(stack, stack.logWatch!.watcher.function)
+    ] as Resource;
+    expect(watcher.Properties.Timeout as number).toBeLessThan(AWS_SCHEDULE_SECONDS);
+  });
 
-    it('refuses a probe schedule when no target has a probe', () => {
-      const { stack: s, queue } = scope();
-      const config = withTargets((c) => {
-        delete c.targets[0]!.probe;
+  it('deploys the per-target alarms as Metrics Insights multi-time-series alarms, one contributor per target', () => {
+    const contributorAlarms = alarms(template).filter((a) => a.Metadata?.[CONTRIBUTORS_METADATA]);
+    expect(contributorAlarms.map((a) => a.Properties.AlarmName).sort()).toEqual([
+      'gatewatch-error-rate-1',
+      'gatewatch-probe-failed-1',
+    ]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'gatewatch-probe-failed-1',
+      Metrics: [
+        {
+          Id: 'contributors',
+          Expression:
+            'SELECT MAX(ProbeFailed) FROM SCHEMA("Gatewatch", Target) GROUP BY Target ORDER BY MAX() DESC LIMIT 500',
+          Period: 60,
+          ReturnData: true,
+        },
+      ],
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'gatewatch-error-rate-1',
+      Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp('^SELECT MAX\\(Status5xxShare\\)') })],
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      Threshold: 5,
+    });
+    // The heartbeat is an ordinary alarm on gatewatch's own metric, named so no route catches it.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'gatewatch-prober_heartbeat',
+      MetricName: 'Heartbeat',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('routes contributor events of its own alarms by one prefix and users’ alarms by exact name', {
+    timeout: 300_000,
+  }, () => {
+    const { stack: withOptIn, template: t } = synthesizeStack({
+      props: { optInAlarms: { 'team-shop-latency': 'shop' } },
+    });
+    const patterns = alarmEventPatterns(withOptIn.alarmRoutes);
+    expect(patterns).toEqual([
+      {
+        source: ['aws.cloudwatch'],
+        detailType: [CONTRIBUTOR_STATE_CHANGE],
+        detail: { alarmName: [{ prefix: 'gatewatch-' }], state: { value: ['ALARM'] } },
+      },
+      {
+        source: ['aws.cloudwatch'],
+        detailType: [ALARM_STATE_CHANGE],
+        detail: { alarmName: ['team-shop-latency'], state: { value: ['ALARM'] } },
+      },
+    ]);
+    const starterRules = Object.values(
+      t.findResources('AWS::Events::Rule') as Record<string, Resource>,
+    ).filter(
+      (r) =>
+        (r.Properties.EventPattern as { source?: string[] } | undefined)?.source?.[0] === 'aws.cloudwatch',
+    );
+    expect(starterRules).toHaveLength(2);
+  });
+
+  it('lets the log-rate Lambda start Logs Insights queries on the nginx log groups only, and no FilterLogEvents', () => {
+    const statements = statementsOf(template, logicalId(stack, stack.logWatch!.watcher.role));
+    const start = statements.filter((s) => actions(s).includes('logs:StartQuery'));
+    expect(start).toHaveLength(1);
+    // One grant by log-group name prefix, whatever the number of targets (issue 9, IAM policy sizes).
+    expect(JSON.stringify(start[0]!.Resource)).toContain('log-group:/gatewatch/*');
+    expect(JSON.stringify(start[0]!.Resource)).not.toContain('"*"');
+    expect(statements.flatMap(actions)).not.toContain('logs:FilterLogEvents');
+    expect(statements.flatMap(actions).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as Resource[]) {
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toContain('PutMetricData');
+    }
+  });
+
+  it('leaves the log-rate Lambda out when no target has an access-log group', { timeout: 300_000 }, () => {
+    const config: GatewatchConfig = exampleConfig();
+    delete config.targets[0]!.aws!.logGroups.access;
+    const { stack: other } = synthesizeStack({ config });
+    expect(other.logWatch).toBeUndefined();
+    expect(Object.keys(other.alarms.contributorAlarms)).toEqual(['probe-failed-1']);
+  });
+
+  describe('at 1, 50 and 500 targets', () => {
+    const sizes = [1, 50, 500];
+    const synthesized = new Map<number, { stack: GatewatchStack; template: Template }>();
+    beforeAll(() => {
+      for (const n of sizes) synthesized.set(n, synthesizeStack({ config: scaledConfig(n) }));
+    }, 1_200_000);
+
+    it('keeps the number of alarms, rules and resources the same whatever the number of targets', () => {
+      const counts = sizes.map((n) => {
+        const t = synthesized.get(n)!.template;
+        return {
+          alarms: Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length,
+          rules: Object.keys(t.findResources('AWS::Events::Rule')).length,
+          resources: Object.keys(t.toJSON().Resources as object).length,
+        };
       });
-      expect(() => new ProbeSchedule(s, 'P', { config, deadLetterQueue: queue })).toThrow(
-        ProbeSchedulePropsError,
-      );
+      // 2 contributor alarms + heartbeat + the dead-letter queue's alarm; 2 schedules, the trigger, the
+      // execution-failure alert.
+      expect(counts.map((c) => c.alarms)).toEqual([4, 4, 4]);
+      expect(new Set(counts.map((c) => c.rules)).size).toBe(1);
+      // CloudFormation: 500 resources per stack (CloudFormation quotas page).
+      for (const c of counts) expect(c.resources).toBeLessThan(500);
+      expect(counts[2]!.resources).toBe(counts[1]!.resources);
     });
 
-    it('refuses a cursor key inside the expiring incidents/ prefix or naming many objects', () => {
-      const { stack: s, queue, reports } = scope();
-      for (const cursorKey of ['incidents/cursor.json', 'state/', 'state/*']) {
-        expect(
-          () =>
-            new LogWatch(s, `L${cursorKey.length}`, {
-              config: exampleConfig(),
-              reports,
-              deadLetterQueue: queue,
-              cursorKey,
-            }),
-        ).toThrow(LogWatchPropsError);
+    it('fits the Metrics Insights alarm limits: ≤ 500 series per query, ≤ 200 such alarms, a query ≤ 2,048 characters', () => {
+      for (const n of sizes) {
+        const { stack: s } = synthesized.get(n)!;
+        const groups = s.alarms.contributorGroups;
+        expect(groups.length).toBeLessThanOrEqual(MAX_METRICS_INSIGHTS_ALARMS);
+        for (const group of groups) {
+          expect(group.targets.length).toBeLessThanOrEqual(MAX_CONTRIBUTORS_PER_ALARM);
+          expect(group.query.length).toBeLessThanOrEqual(MAX_EXPRESSION_LENGTH);
+        }
+        expect(groups.find((g) => g.kind === 'probe-failed')!.targets).toHaveLength(n);
       }
     });
 
-    it('refuses alarm names the trigger would route to the wrong diagnosis', () => {
-      const { stack: s, topic } = scope();
-      const defs = alarmDefinitionsForTargets(exampleConfig().targets, { probeIntervalSeconds: 60 });
-      const routes = { prefixes: { 'gatewatch-shop-': 'shop' }, names: {} };
-      expect(
-        () =>
-          new GatewatchAlarms(s, 'A1', {
-            definitions: defs,
-            routes,
-            topic,
-            alarmName: (d) => `gatewatch-shop-${d.id}`,
-          }),
-      ).toThrow(/prober-heartbeat .* would start a diagnosis of shop/);
-      expect(
-        () =>
-          new GatewatchAlarms(s, 'A2', {
-            definitions: defs,
-            routes,
-            topic,
-            alarmName: (d) => `other-${d.id}`,
-          }),
-      ).toThrow(GatewatchAlarmsPropsError);
+    it('keeps the trigger’s event pattern and the starter’s routes the same size at any number of targets', () => {
+      const sizesOf = sizes.map((n) => {
+        const { stack: s, template: t } = synthesized.get(n)!;
+        const starter = t.findResources('AWS::Lambda::Function')[
+          logicalId(s, s.trigger.starter.function)
+        ] as Resource;
+        const env = (starter.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+        return {
+          pattern: JSON.stringify(alarmEventPatterns(s.alarmRoutes)).length,
+          routes: JSON.stringify(env[LAMBDA_ENV.alarmRoutes] ?? '').length,
+        };
+      });
+      expect(new Set(sizesOf.map((s) => s.pattern)).size).toBe(1);
+      expect(new Set(sizesOf.map((s) => s.routes)).size).toBe(1);
+      // EventBridge's default event-pattern size quota is 2,048 characters (EventBridge quotas page).
+      expect(sizesOf[0]!.pattern).toBeLessThan(2048);
     });
-
-    it.each([
-      [1, 5000, 1, 21],
-      [32, 5000, 1, 21],
-      [33, 5000, 1, 31],
-      [1, 2000, 0, 12],
-      [1000, 120_000, 3, 300],
-    ])(
-      'sizes the probe Lambda timeout for %i probes of %i ms with %i retries: %i s',
-      (count, timeoutMs, retries, seconds) => {
-        const config = exampleConfig();
-        const template = config.targets[0]!;
-        config.targets = Array.from({ length: count }, (_, i) => ({
-          ...template,
-          name: `t${i}`,
-          probe: { ...template.probe!, timeoutMs, retries },
-        }));
-        expect(probeRunTimeout(config).toSeconds()).toBe(seconds);
-      },
-    );
   });
 });

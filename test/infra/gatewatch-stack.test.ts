@@ -10,7 +10,7 @@ import {
   WORKFLOW_TASK_NAMES,
   WORKFLOW_TASKS,
 } from '../../lib/workflow/definition.ts';
-import { LAMBDA_ENV, TASK_CAPABILITIES } from '../../lib/workflow/lambda-wiring.ts';
+import { BUNDLED_FILES, LAMBDA_ENV, TASK_CAPABILITIES } from '../../lib/workflow/lambda-wiring.ts';
 import { exampleConfig, synthesizedDefinition, synthesizeStack } from './synth.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
@@ -75,7 +75,7 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
 
   beforeAll(() => {
     ({ app, stack, template } = synthesizeStack());
-  });
+  }, 300_000);
 
   describe('synthesis', () => {
     it('needs no account, region or context lookup (works offline, without credentials)', () => {
@@ -195,7 +195,7 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
         const variables = Object.keys(
           (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
         );
-        const wanted = new Set<string>([LAMBDA_ENV.config, 'POWERTOOLS_LOG_LEVEL']);
+        const wanted = new Set<string>(['POWERTOOLS_LOG_LEVEL']);
         for (const capability of TASK_CAPABILITIES[task])
           for (const name of expectedEnv[capability]) wanted.add(name);
         expect(variables.sort(), task).toEqual([...wanted].sort());
@@ -227,27 +227,20 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       }
     });
 
-    it('hands every function the validated configuration as compact JSON', () => {
+    it('ships every function the validated configuration in its code package, never in the environment', () => {
       for (const [id, fn] of resources(template, 'AWS::Lambda::Function')) {
         const variables = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
-        expect(JSON.parse(variables[LAMBDA_ENV.config]!), id).toEqual(exampleConfig());
+        expect(variables, id).not.toHaveProperty(LAMBDA_ENV.config);
+        expect(variables, id).not.toHaveProperty(LAMBDA_ENV.alarmRoutes);
       }
-    });
-
-    it('compiles a configuration too large for the environment into the bundle instead', () => {
-      const config = exampleConfig();
-      config.targets = Array.from({ length: 8 }, (_, i) => ({
-        ...config.targets[0]!,
-        name: `shop-${i}`,
-        aws: { ...config.targets[0]!.aws!, logGroups: { error: `/gatewatch/shop-${i}/nginx-error` } },
-      }));
-      const { stack: big, template: bigTemplate } = synthesizeStack({ config });
-
-      expect(big.workflow.tasks.Notify.configDelivery).toBe('bundled');
-      for (const [, fn] of resources(bigTemplate, 'AWS::Lambda::Function')) {
-        expect(
-          (fn.Properties.Environment as { Variables: Record<string, string> }).Variables,
-        ).not.toHaveProperty(LAMBDA_ENV.config);
+      const functions = [
+        ...Object.values(stack.workflow.tasks),
+        stack.trigger.starter,
+        ...(stack.logWatch ? [stack.logWatch.watcher] : []),
+        ...(stack.probes ? [stack.probes.prober] : []),
+      ];
+      for (const fn of functions) {
+        expect(JSON.parse(fn.bundledDocuments[BUNDLED_FILES.config]!)).toEqual(exampleConfig());
       }
     });
   });
@@ -297,18 +290,25 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       }
     });
 
-    it('reads only the configured log groups', () => {
+    it('reads only the log groups under the /gatewatch/ prefix, one resource for any number of targets', () => {
       const reads = statements(template).filter(({ statement }) =>
-        actionsOf(statement).includes('logs:FilterLogEvents'),
+        actionsOf(statement).some((a) => a === 'logs:FilterLogEvents' || a === 'logs:StartQuery'),
       );
-      // GatherNginxEvidence and the log watcher.
+      // GatherNginxEvidence (FilterLogEvents) and the log-rate Lambda (StartQuery).
       expect(reads).toHaveLength(2);
       for (const { statement } of reads) {
-        const text = JSON.stringify(statement.Resource);
-        expect(text).toContain(':log-group:/gatewatch/shop/nginx-error');
-        expect(text).toContain(':log-group:/gatewatch/shop/nginx-access');
-        expect(resourcesOf(statement)).not.toContain('*');
+        expect(resourcesOf(statement)).toHaveLength(1);
+        expect(JSON.stringify(statement.Resource)).toMatch(/:log-group:\/gatewatch\/\*"/);
       }
+    });
+
+    it('refuses a log group outside the prefix, naming it and the setting that moves the prefix', () => {
+      const config = exampleConfig();
+      config.targets[0]!.aws!.logGroups.access = '/var/log/nginx-access';
+      expect(() => synthesizeStack({ config })).toThrow(
+        /targets\[0\]\.aws\.logGroups\.access.*gatewatch:logGroupPrefix/,
+      );
+      expect(() => synthesizeStack({ props: { logGroupPrefix: '/' } })).toThrow(/every log group/);
     });
   });
 
@@ -422,21 +422,57 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       }
     });
 
-    it('lets EventBridge and CloudWatch use the topic key, for the fallback rule and alarm actions', () => {
-      const [, key] = resources(template, 'AWS::KMS::Key')[0]!;
-      const principals = JSON.stringify((key.Properties.KeyPolicy as { Statement: unknown[] }).Statement);
-      expect(principals).toContain('events.amazonaws.com');
-      expect(principals).toContain('cloudwatch.amazonaws.com');
+    it('admits CloudWatch alarm actions in the topic policy and the key policy, for this account’s alarms only', () => {
+      const fromAlarms = {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnLike: { 'aws:SourceArn': Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':alarm:*'])] }) },
+      };
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+              Condition: fromAlarms,
+            }),
+          ]),
+        },
+      });
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Condition: Match.objectLike(fromAlarms),
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('admits no service principal without a condition to the topic or its key', () => {
+      const documents = [
+        ...resources(template, 'AWS::SNS::TopicPolicy').map(([, p]) => p.Properties.PolicyDocument),
+        ...resources(template, 'AWS::KMS::Key').map(([, k]) => k.Properties.KeyPolicy),
+      ] as { Statement: { Effect: string; Principal?: { Service?: unknown }; Condition?: unknown }[] }[];
+      for (const document of documents) {
+        for (const statement of document.Statement) {
+          if (statement.Effect === 'Allow' && statement.Principal?.Service !== undefined) {
+            expect(statement.Condition, JSON.stringify(statement)).toBeDefined();
+          }
+        }
+      }
     });
   });
 
   describe('trigger', () => {
-    it('routes gatewatch’s alarms entering ALARM to the starter, with retries and a dead-letter queue', () => {
+    it('routes contributors of gatewatch’s alarms entering ALARM to the starter, with retries and a dead-letter queue', () => {
       template.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.cloudwatch'],
-          'detail-type': ['CloudWatch Alarm State Change'],
-          detail: { state: { value: ['ALARM'] }, alarmName: [{ prefix: 'gatewatch-shop-' }] },
+          'detail-type': ['CloudWatch Alarm Contributor State Change'],
+          detail: { state: { value: ['ALARM'] }, alarmName: [{ prefix: 'gatewatch-' }] },
         },
         Targets: [
           Match.objectLike({
@@ -451,24 +487,34 @@ describe('the gatewatch stack synthesized in-process from gatewatch.example.yaml
       });
     });
 
-    it('also routes users’ alarms opted in by name, and tells the starter which target each belongs to', () => {
-      const { template: optIn } = synthesizeStack({ props: { optInAlarms: { 'shop-api-5xx': 'shop' } } });
+    it('also routes users’ alarms opted in by name, and ships the starter the routes in its code package', () => {
+      const { stack: optInStack, template: optIn } = synthesizeStack({
+        props: { optInAlarms: { 'shop-api-5xx': 'shop', 'gatewatch-shop-custom': 'shop' } },
+      });
 
+      // Users' alarms are ordinary alarms, matched by the state-change rule (the contributor rule only sees
+      // gatewatch's own multi-time-series alarms); a name under the prefix needs no entry of its own.
       optIn.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: Match.objectLike({
-          detail: Match.objectLike({ alarmName: [{ prefix: 'gatewatch-shop-' }, 'shop-api-5xx'] }),
+          'detail-type': ['CloudWatch Alarm State Change'],
+          detail: Match.objectLike({ alarmName: [{ prefix: 'gatewatch-' }, 'shop-api-5xx'] }),
         }),
       });
-      optIn.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: {
-          Variables: Match.objectLike({
-            [LAMBDA_ENV.alarmRoutes]: JSON.stringify({
-              prefixes: { 'gatewatch-shop-': 'shop' },
-              names: { 'shop-api-5xx': 'shop' },
-            }),
-          }),
-        },
+      expect(JSON.parse(optInStack.trigger.starter.bundledDocuments[BUNDLED_FILES.alarmRoutes]!)).toEqual({
+        prefixes: {},
+        names: { 'shop-api-5xx': 'shop', 'gatewatch-shop-custom': 'shop' },
+        contributorPrefix: 'gatewatch-',
       });
+    });
+
+    it('refuses opted-in names that would not fit EventBridge’s 2,048-character pattern, saying how to fix it', () => {
+      const optInAlarms = Object.fromEntries(
+        Array.from({ length: 40 }, (_, i) => [
+          `team-alarm-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`,
+          'shop',
+        ]),
+      );
+      expect(() => synthesizeStack({ props: { optInAlarms } })).toThrow(/2048.*start with "gatewatch-"/);
     });
 
     it('refuses an opted-in alarm routed to a target that does not exist', () => {

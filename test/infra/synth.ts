@@ -32,12 +32,18 @@ export interface SynthOptions {
   bundle?: boolean;
   config?: GatewatchConfig;
   props?: Partial<Omit<GatewatchStackProps, 'config'>>;
+  /** More app context (e.g. `@aws-cdk/core:stackResourceLimit`). */
+  context?: Record<string, unknown>;
 }
 
 /** The app and stack, not yet synthesized: add to them, then synthesize. */
 export function buildStack(options: SynthOptions = {}): { app: App; stack: GatewatchStack } {
   const app = new App({
-    context: { ...cdkJsonContext(), ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+    context: {
+      ...cdkJsonContext(),
+      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      ...options.context,
+    },
   });
   const stack = new GatewatchStack(app, 'Gatewatch', {
     config: options.config ?? exampleConfig(),

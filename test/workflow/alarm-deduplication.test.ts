@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FolderReportStore } from '../../lambdas/adapters/local/folder-report-store.ts';
 import { SmtpNotifier } from '../../lambdas/adapters/local/smtp-notifier.ts';
+import { EPISODE_MINUTES } from '../../lambdas/handlers/alarm-episode.ts';
 import type { StarterResult } from '../../lambdas/handlers/starter.ts';
 import { freePort } from '../../lambdas/local/lab/free-port.ts';
 import type { NginxLab } from '../../lambdas/local/lab/nginx-lab.ts';
@@ -127,7 +128,10 @@ describe('one alarm episode, one incident (starter handler → local workflow)',
 
   /** Every incident folder, each with the three report files. */
   async function incidentFolders(): Promise<string[]> {
-    const folders = (await readdir(reportsDir)).filter((f) => !f.startsWith('.'));
+    // Folders only: index.json and its pages live next to them.
+    const folders = (await readdir(reportsDir, { withFileTypes: true }))
+      .filter((f) => f.isDirectory() && !f.name.startsWith('.'))
+      .map((f) => f.name);
     for (const folder of folders) {
       expect((await readdir(join(reportsDir, folder))).filter((f) => f.startsWith('report.')).sort()).toEqual(
         ['report.html', 'report.json', 'report.md'],
@@ -171,11 +175,12 @@ describe('one alarm episode, one incident (starter handler → local workflow)',
     expect(mailbox.messages).toHaveLength(1);
   });
 
-  it('opens two incidents for ALARM → OK → ALARM, each once however often it is delivered', async () => {
+  it('opens two incidents for ALARM → OK → ALARM in two episode slots, each once however often it is delivered', async () => {
     const base = Date.now() + 1000;
     const firstAlarm = alarmEvent('ALARM', new Date(base));
     const recovered = alarmEvent('OK', new Date(base + 60_000));
-    const secondAlarm = alarmEvent('ALARM', new Date(base + 120_000));
+    // The next episode slot: within one slot, alarms of a target are one incident (EPISODE_MINUTES).
+    const secondAlarm = alarmEvent('ALARM', new Date(base + EPISODE_MINUTES * 60_000));
 
     const results = [];
     for (const event of [firstAlarm, recovered, secondAlarm, firstAlarm, secondAlarm]) {

@@ -1,3 +1,4 @@
+import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import {
   localTaskArn,
@@ -31,6 +32,14 @@ function allStates(definition: Record<string, unknown>): [string, State][] {
 describe('the diagnosis workflow definition', () => {
   const definition = buildDiagnosisDefinition();
   const tasks = allStates(definition).filter(([, s]) => s.Type === 'Task');
+
+  // The local runner skips validation at run time (issue 9: it cost a large share of a diagnosis's CPU);
+  // this is where the definition it runs is validated, by the same engine's validator.
+  it('passes the ASL validator of the engine that runs it locally', () => {
+    const local = substituteTaskArns(buildDiagnosisDefinition(), localTaskArn);
+    expect(() => new StateMachine(local as never)).not.toThrow();
+    expect(() => new StateMachine({ StartAt: 'Nowhere', States: {} } as never)).toThrow(/invalid/);
+  });
 
   it('has exactly the Tasks the step table binds', () => {
     expect(tasks.map(([name]) => name).sort()).toEqual([...WORKFLOW_TASK_NAMES].sort());

@@ -87,7 +87,9 @@ function start(name: string) {
 }
 
 async function incidentFolders(dir: string): Promise<string[]> {
-  return readdir(join(dir, 'incidents')).catch(() => []);
+  // Folders only: index.json and its pages live next to them.
+  const entries = await readdir(join(dir, 'incidents'), { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
 }
 
 describe('LocalWorkflowStarter', () => {

@@ -22,6 +22,12 @@ import { type Ec2PrefixList, type Ec2Snapshot, referencedPrefixLists, toNetworkM
 export interface Ec2NetworkInventoryOptions {
   /** Read only these VPCs (a `vpc-id` filter on every call). Default: every VPC of the region. */
   vpcIds?: string[];
+  /**
+   * Read only the VPCs these instances are in: one `DescribeInstances` by instance id first, then every
+   * call filtered by their `vpc-id` (review finding: the whole region's inventory on every incident is
+   * slow and throttles in large accounts). Ignored when `vpcIds` is set.
+   */
+  instanceIds?: string[];
   /** Page size for the describe calls, capped at each call's maximum (100 for ACLs and route tables). @default 1000 */
   pageSize?: number;
   /** Fetch the entries of referenced managed prefix lists. @default true */
@@ -66,11 +72,33 @@ export class Ec2NetworkInventory implements NetworkInventory {
     this.#options = options;
   }
 
+  /** The VPCs of `instanceIds`, or `undefined` (every VPC) when none are given. */
+  async #vpcsOfInstances(): Promise<string[] | undefined> {
+    const ids = [...new Set(this.#options.instanceIds ?? [])];
+    if (ids.length === 0) return undefined;
+    const reservations = await collect(
+      'DescribeInstances',
+      paginateDescribeInstances({ client: this.#client, pageSize: 1000 }, { InstanceIds: ids }),
+      (p) => p.Reservations,
+    );
+    const vpcs = [
+      ...new Set(
+        reservations.flatMap((r) =>
+          (r.Instances ?? []).flatMap((i) => (i.VpcId === undefined ? [] : [i.VpcId])),
+        ),
+      ),
+    ];
+    if (vpcs.length === 0) {
+      throw new Ec2InventoryError('DescribeInstances', new Error(`no VPC found for ${ids.join(', ')}`));
+    }
+    return vpcs;
+  }
+
   /** Every page of every call, merged into a snapshot with AWS's field names (what `--capture` writes). */
   async capture(): Promise<Ec2Snapshot> {
     const client = this.#client;
     const pageSize = this.#options.pageSize ?? 1000;
-    const vpcIds = this.#options.vpcIds;
+    const vpcIds = this.#options.vpcIds ?? (await this.#vpcsOfInstances());
     const filters = vpcIds && vpcIds.length > 0 ? [{ Name: 'vpc-id', Values: vpcIds }] : undefined;
     // EC2 rejects a MaxResults above each call's own limit.
     const config = { client, pageSize: Math.min(pageSize, 1000) };

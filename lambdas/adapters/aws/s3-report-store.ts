@@ -4,7 +4,7 @@
  * that the S3 console and pre-signed links open the HTML report as a page, not as a download.
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ReportStore } from '../../ports.ts';
+import type { ConditionalReportStore } from '../../ports.ts';
 
 /** A key that would escape the incident prefix or is not a plain relative path. */
 export class InvalidReportKeyError extends Error {
@@ -34,7 +34,7 @@ export function withCharset(contentType: string): string {
   return TEXT_TYPES.test(trimmed) ? `${trimmed}; charset=utf-8` : trimmed;
 }
 
-export class S3ReportStore implements ReportStore {
+export class S3ReportStore implements ConditionalReportStore {
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -45,7 +45,7 @@ export class S3ReportStore implements ReportStore {
     this.#prefix = options.prefix ?? 'incidents/';
   }
 
-  async put(key: string, body: string, contentType: string): Promise<string> {
+  async put(key: string, body: string | Uint8Array, contentType: string): Promise<string> {
     const objectKey = this.#objectKey(key);
     try {
       await this.#client.send(
@@ -80,6 +80,53 @@ export class S3ReportStore implements ReportStore {
     }
   }
 
+  async read(key: string): Promise<{ body: string; version: string } | undefined> {
+    const objectKey = this.#objectKey(key);
+    try {
+      const response = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: objectKey }),
+      );
+      const body = (await response.Body?.transformToString('utf-8')) ?? '';
+      if (response.ETag === undefined)
+        throw new ReportStoreError(
+          `s3://${this.#bucket}/${objectKey} has no ETag; cannot write it conditionally`,
+        );
+      return { body, version: response.ETag };
+    } catch (error) {
+      if (error instanceof ReportStoreError) throw error;
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw new ReportStoreError(`could not read s3://${this.#bucket}/${objectKey}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * S3 conditional write: `If-Match: <ETag>` to replace what was read, `If-None-Match: *` to create. A
+   * 412 (Precondition Failed) or 409 (ConditionalRequestConflict, a concurrent conditional write) means
+   * another writer got there first: false, nothing written.
+   */
+  async putIf(key: string, body: string, contentType: string, expected: string | null): Promise<boolean> {
+    const objectKey = this.#objectKey(key);
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: objectKey,
+          Body: body,
+          ContentType: withCharset(contentType),
+          ...(expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw new ReportStoreError(`could not write s3://${this.#bucket}/${objectKey}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
   locate(key: string): string {
     return `s3://${this.#bucket}/${this.#objectKey(key)}`;
   }
@@ -90,6 +137,18 @@ export class S3ReportStore implements ReportStore {
     }
     return `${this.#prefix}${key}`;
   }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return (
+    status === 412 ||
+    status === 409 ||
+    e.name === 'PreconditionFailed' ||
+    e.name === 'ConditionalRequestConflict' ||
+    e.Code === 'PreconditionFailed'
+  );
 }
 
 function messageOf(error: unknown): string {

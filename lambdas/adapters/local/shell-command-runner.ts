@@ -45,6 +45,8 @@ const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 const MAX_STDERR_BYTES = 64 * 1024;
 /** After TERM, how long the script gets before everything it started is killed. */
 const KILL_GRACE_MS = 1000;
+/** After the script ended on a timeout, how long to keep ending what it left behind. */
+const END_SESSION_MS = 3000;
 
 export class ShellCommandRunner implements CommandRunner {
   readonly #scriptPath: string;
@@ -115,15 +117,20 @@ export class ShellCommandRunner implements CommandRunner {
       child.on('close', (code) => {
         clearTimeout(timer);
         clearTimeout(killTimer);
-        // Checks run under `timeout`, in process groups of their own: end any that outlived the script.
-        if (timedOut && child.pid !== undefined) signalSession(child.pid, 'SIGKILL');
-        resolvePromise({
+        const result = {
           exitCode: code,
           stdout: stdout.text(),
           stderr: stderr.text(),
           timedOut,
           durationMs: Math.round(performance.now() - started),
-        });
+        };
+        // Checks run under `timeout`, in process groups of their own: end any that outlived the script,
+        // including one that was being forked while the session was signalled.
+        if (timedOut && child.pid !== undefined) {
+          void endSession(child.pid).then(() => resolvePromise(result));
+        } else {
+          resolvePromise(result);
+        }
       });
     });
   }
@@ -137,6 +144,26 @@ export class ShellCommandRunner implements CommandRunner {
 function signalSession(sessionId: number, signal: NodeJS.Signals): void {
   trySignal(-sessionId, signal);
   for (const pid of sessionMembers(sessionId)) trySignal(pid, signal);
+}
+
+/** SIGKILLs the session until no member is left (a fork can race one scan), for at most a few seconds. */
+async function endSession(sessionId: number): Promise<void> {
+  const deadline = performance.now() + END_SESSION_MS;
+  for (;;) {
+    signalSession(sessionId, 'SIGKILL');
+    const left = sessionMembers(sessionId).filter((pid) => !isZombie(pid));
+    if (left.length === 0 || performance.now() > deadline) return;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+  } catch {
+    return true;
+  }
 }
 
 function sessionMembers(sessionId: number): number[] {

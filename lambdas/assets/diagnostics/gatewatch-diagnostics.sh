@@ -129,11 +129,14 @@ gw_need_nginx() {
   fi
 }
 
-# True when a pid is this script or one of its descendants (pgrep must not find the script itself).
+# True when a pid is this script or one of its descendants, or another run of gatewatch's diagnostics
+# (two diagnoses at once): pgrep must not take gatewatch itself for the service.
 gw_is_own() {
-  local pid=$1 depth=0 line ppid
+  local pid=$1 depth=0 line ppid cmd
   while ((pid > 1 && depth < 64)); do
     ((pid == GW_MAIN_PID)) && return 0
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || cmd=''
+    [[ $cmd == *gatewatch-diagnostics* ]] && return 0
     [[ -r /proc/$pid/status ]] || return 1
     ppid=''
     while IFS= read -r line; do
@@ -528,14 +531,23 @@ gw_check_fds() {
   exit 0
 }
 
+# Every kernel-log line about an OOM kill, each with its wall-clock time (the classifier weighs a kill by
+# when it happened against the first failure; a kernel log keeps unrelated kills for weeks) and the
+# `oom-kill:` line that names the victim's cgroup. `dmesg --time-format iso` is exact; `dmesg -T` (older
+# util-linux, busybox) drifts after a suspend; the journal is the fallback when dmesg is not permitted.
 gw_check_oom() {
-  local out rc notes=''
-  local match='killed process|out of memory'
+  local out rc notes='' source=dmesg-iso
+  local match='killed process|out of memory|oom-kill:'
   if command -v dmesg >/dev/null 2>&1; then
-    out=$(dmesg -T 2>&1)
+    out=$(dmesg --time-format iso 2>&1)
     rc=$?
+    if ((rc != 0)); then
+      source=dmesg
+      out=$(dmesg -T 2>&1)
+      rc=$?
+    fi
     if ((rc == 0)); then
-      printf '#gw source dmesg\n'
+      printf '#gw source %s\n' "$source"
       printf '%s\n' "$out" | grep -iE "$match" | tail -n 200 | gw_escape
       exit 0
     fi

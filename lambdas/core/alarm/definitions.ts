@@ -10,11 +10,13 @@ export const METRIC_NAMESPACE = 'Gatewatch';
 /**
  * The metrics alarms watch:
  * - `ProbeFailed`: 1 for a failed probe run, 0 for a passing one, one sample per run, dimension `Target`.
- * - `Status5xxPercent`: share of 5xx answers in the access log, in percent, one sample per minute with
- *   traffic, dimension `Target`.
+ * - `Status5xxShare`: share of 5xx answers in the access log over the error-rate window that ends with
+ *   the sample's minute, in percent: `100 * SUM(5xx) / SUM(requests)` over `errorRate.minutes`, and no
+ *   sample while the window holds fewer than `errorRate.minRequests` requests (see `status5xxShare` in
+ *   `core/metrics/error-rate.ts`, the one function both worlds derive it with). Dimension `Target`.
  * - `Heartbeat`: 1 per completed probe run of the whole prober, dimension `Prober`.
  */
-export type AlarmMetricName = 'ProbeFailed' | 'Status5xxPercent' | 'Heartbeat';
+export type AlarmMetricName = 'ProbeFailed' | 'Status5xxShare' | 'Heartbeat';
 export type AlarmStatistic = 'Sum' | 'Average' | 'Maximum' | 'Minimum' | 'SampleCount';
 export type ComparisonOperator =
   | 'GreaterThanOrEqualToThreshold'
@@ -47,7 +49,23 @@ export interface AlarmDefinition {
   threshold: number;
   comparison: ComparisonOperator;
   treatMissingData: TreatMissingData;
+  /**
+   * For `Status5xxShare`: the window the share is computed over and the traffic it needs. Read by the
+   * publishers (the log-rate Lambda in AWS, `watch` locally), not by the evaluators.
+   */
+  window?: ErrorRateWindow;
 }
+
+/** How a `Status5xxShare` sample is derived from per-minute counts. */
+export interface ErrorRateWindow {
+  /** Minutes summed, ending with the sample's minute. */
+  minutes: number;
+  /** Fewer requests than this in the window: no sample (a quiet window is not an error rate). */
+  minRequests: number;
+}
+
+/** The minimum-traffic guard when a target sets none: one failed request among 19 is not an outage. */
+export const DEFAULT_MIN_REQUESTS = 20;
 
 /** What of a target the alarm rules need (a structural subset of the configuration's target). */
 export interface AlarmTargetInput {
@@ -56,7 +74,7 @@ export interface AlarmTargetInput {
   alarm?:
     | {
         failedProbes?: { datapoints: number; evaluationPeriods: number } | undefined;
-        errorRate?: { percent: number; minutes: number } | undefined;
+        errorRate?: { percent: number; minutes: number; minRequests?: number | undefined } | undefined;
       }
     | undefined;
 }
@@ -82,8 +100,11 @@ export const PROBER_DIMENSION_VALUE = 'gatewatch';
  * The alarms of one target:
  * - failed probes, "M of N" probe runs failing (missing runs are the heartbeat's business, so they count
  *   as not breaching here and a dead prober opens one incident, not one per target);
- * - the 5xx share of the access log over `errorRate.minutes`, when `alarm.errorRate` is set (no traffic
- *   means no datapoint, which is not breaching).
+ * - the 5xx share of the access log, when `alarm.errorRate` is set: every minute, `Status5xxShare` is
+ *   `100 * SUM(5xx) / SUM(requests)` over the last `errorRate.minutes` (a ratio of sums, never an
+ *   average of per-minute percentages: one failed request in a quiet minute cannot fire it), published
+ *   only when the window holds `minRequests` requests; the alarm is 1 of 1 on that one-minute value, and
+ *   no sample is not breaching.
  */
 export function alarmDefinitionsFor(
   target: AlarmTargetInput,
@@ -109,17 +130,19 @@ export function alarmDefinitionsFor(
   }
   const errorRate = target.alarm?.errorRate;
   if (errorRate !== undefined) {
+    const minRequests = errorRate.minRequests ?? DEFAULT_MIN_REQUESTS;
     definitions.push({
       id: `${target.name}-error-rate`,
       target: target.name,
-      description: `${target.name}: at least ${errorRate.percent}% of requests answered 5xx over ${errorRate.minutes} min`,
-      metric: { namespace: METRIC_NAMESPACE, name: 'Status5xxPercent', dimensions, statistic: 'Average' },
-      periodSeconds: errorRate.minutes * 60,
+      description: `${target.name}: at least ${errorRate.percent}% of requests answered 5xx over ${errorRate.minutes} min (at least ${minRequests} requests)`,
+      metric: { namespace: METRIC_NAMESPACE, name: 'Status5xxShare', dimensions, statistic: 'Maximum' },
+      periodSeconds: 60,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       threshold: errorRate.percent,
       comparison: 'GreaterThanOrEqualToThreshold',
       treatMissingData: 'notBreaching',
+      window: { minutes: errorRate.minutes, minRequests },
     });
   }
   for (const definition of definitions) validateAlarmDefinition(definition);

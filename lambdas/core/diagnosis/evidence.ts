@@ -6,6 +6,7 @@ import type { UpstreamConfig } from '../config.ts';
 import type { HostFacts } from '../diagnostics/host-facts.ts';
 import type { CheckResult } from '../diagnostics/parse.ts';
 import type { NginxConfig } from '../nginx/config.ts';
+import type { LogCoverage, NginxLogCoverage } from '../nginx/coverage.ts';
 import type { ErrorLogSummary } from '../nginx/error-log.ts';
 import type { TrafficSummary } from '../types.ts';
 
@@ -44,6 +45,13 @@ export interface NetworkEvidence {
   peer?: string;
 }
 
+/**
+ * What the diagnosis could read of each log: the log sources and the gather step fill it (one type, in
+ * `core/nginx/coverage.ts`); absent when the log source does not report it.
+ */
+export type EvidenceCoverage = Partial<NginxLogCoverage>;
+export type { LogCoverage };
+
 export interface DiagnosisEvidence {
   target: { name: string; upstreams: UpstreamConfig[] };
   window: { from: string; to: string };
@@ -60,6 +68,8 @@ export interface DiagnosisEvidence {
   hosts: HostEvidence[];
   network?: NetworkEvidence;
   stepFailures: StepFailure[];
+  /** How much of the logs could be read; see {@link LogCoverage}. */
+  coverage?: EvidenceCoverage;
 }
 
 export type { CheckResult };

@@ -59,6 +59,26 @@ export interface SocketFacts {
   blockingPath?: string;
 }
 
+/**
+ * One kill by the kernel's OOM killer, from the kernel log. The classifier weighs it by when it happened
+ * (relative to the first failure) and whom it hit (pid, command name, cgroup) before it may explain a
+ * failure: a kernel log keeps kills of unrelated processes for weeks.
+ */
+export interface OomKill {
+  /** The `Killed process` line as the kernel log printed it. */
+  line: string;
+  /** The victim's command name (`comm`, at most 15 characters: `node`, `python3`, `MainThread`). */
+  process?: string;
+  pid?: number;
+  /** Wall-clock time of the kill, ISO-8601 UTC; absent when the log line had no usable time. */
+  at?: string;
+  /** The victim's memory cgroup (`task_memcg=` of the kernel's `oom-kill:` line): `/system.slice/shop.service`. */
+  cgroup?: string;
+  /** The cgroup whose limit was hit (`oom_memcg=`); `/` or absent for a host-wide out-of-memory. */
+  limitCgroup?: string;
+  uid?: number;
+}
+
 export interface HostFacts {
   host: string;
   checks: CheckResult[];
@@ -75,7 +95,7 @@ export interface HostFacts {
     systemMax: number;
     processes: { pid: number; name: string; open: number; limit: number }[];
   };
-  oomKills: { line: string; process?: string; pid?: number; at?: string }[];
+  oomKills: OomKill[];
   firewall?: { tool: 'iptables' | 'nft' | 'both'; ruleset: string };
 }
 
@@ -583,16 +603,45 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 function readOomKills(output: string): HostFacts['oomKills'] {
   const kills: HostFacts['oomKills'] = [];
+  // The `oom-kill:` line newer kernels write just before `Killed process` names the victim's cgroup.
+  const cgroups = new Map<number, { cgroup?: string; limitCgroup?: string; uid?: number }>();
   for (const { text } of outputLines(output).filter((l) => l.gw === undefined)) {
+    const detail = /oom-kill:(\S+)/.exec(text);
+    if (detail) {
+      const fields = new Map(
+        detail[1]!.split(',').flatMap((part) => {
+          const eq = part.indexOf('=');
+          return eq > 0 ? [[part.slice(0, eq), part.slice(eq + 1)] as const] : [];
+        }),
+      );
+      const pid = Number(fields.get('pid'));
+      if (Number.isInteger(pid) && pid > 0) {
+        const info: { cgroup?: string; limitCgroup?: string; uid?: number } = {};
+        const task = fields.get('task_memcg');
+        const limit = fields.get('oom_memcg');
+        if (task) info.cgroup = task;
+        if (limit) info.limitCgroup = limit;
+        const uid = Number(fields.get('uid'));
+        if (fields.has('uid') && Number.isInteger(uid)) info.uid = uid;
+        cgroups.set(pid, info);
+      }
+      continue;
+    }
     // One kill, one `Killed process` line; the `Out of memory: Kill process … score` line older kernels
     // write before it is the same kill.
     if (!/Killed process/i.test(text)) continue;
-    const kill: HostFacts['oomKills'][number] = { line: text };
+    const kill: OomKill = { line: text };
     // The name is in parentheses and may hold some itself: `((resolved))`.
     const victim = /Killed process (\d+) \((.*?)\)(?=[ ,]|$)/i.exec(text);
     if (victim) {
       kill.pid = Number(victim[1]);
       kill.process = victim[2]!;
+      const info = cgroups.get(kill.pid);
+      if (info) Object.assign(kill, info);
+    }
+    if (kill.uid === undefined) {
+      const uid = /\bUID:(\d+)/.exec(text);
+      if (uid) kill.uid = Number(uid[1]);
     }
     const at = oomTime(text);
     if (at) kill.at = at;
@@ -601,7 +650,10 @@ function readOomKills(output: string): HostFacts['oomKills'] {
   return kills;
 }
 
-/** `dmesg -T` (`[Mon Nov 24 05:11:48 2026]`, the script runs it with TZ=UTC) or `journalctl -o short-iso`. */
+/**
+ * `dmesg --time-format iso` (`2026-12-06T21:56:51,419746+00:00`), `journalctl -o short-iso`
+ * (`2026-11-24T05:11:38+0000`) or `dmesg -T` (`[Mon Nov 24 05:11:48 2026]`, run with TZ=UTC).
+ */
 function oomTime(line: string): string | undefined {
   const dmesg = /^\[\w{3} (\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})\]/.exec(line);
   if (dmesg) {
@@ -617,7 +669,7 @@ function oomTime(line: string): string | undefined {
     );
     return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().replace('.000Z', 'Z');
   }
-  const iso = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?([+-]\d{2}:?\d{2}|Z)/.exec(line);
+  const iso = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:[.,]\d+)?([+-]\d{2}:?\d{2}|Z)/.exec(line);
   if (iso) {
     const offset = iso[2] === 'Z' ? 'Z' : iso[2]!.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
     const ms = Date.parse(`${iso[1]}${offset}`);

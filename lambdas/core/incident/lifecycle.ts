@@ -137,6 +137,10 @@ export function incidentWindowFrom(
   for (const definition of alarms) {
     const period = definition.periodSeconds * 1000;
     from = Math.min(from, openedAtMs - (definition.evaluationPeriods + 1) * period);
+    // A share computed over a window (the error rate) rests on every request of that window.
+    if (definition.window !== undefined) {
+      from = Math.min(from, openedAtMs - definition.window.minutes * 60_000 - period);
+    }
     if (failingSinceMs !== undefined && definition.metric.name === 'ProbeFailed') {
       from = Math.min(from, failingSinceMs - period);
     }

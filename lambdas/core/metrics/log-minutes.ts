@@ -5,8 +5,7 @@
  * invocations to read carries them in the cursor until it is complete.
  *
  * - access log (gatewatch format or `combined`): per target `Requests`, `Status5xx`, `Status502`,
- *   `Status504` (every minute of the range, zeros included: no traffic is a fact), `Status5xxPercent`
- *   (minutes with traffic only, as the error-rate alarm expects), and per upstream peer the same counts
+ *   `Status504` (every minute of the range, zeros included: no traffic is a fact), and per upstream peer the same counts
  *   over its attempts and their `$upstream_status` (gatewatch format only);
  * - error log: per target and failure kind (`refused`, `read-timeout`, …) `UpstreamErrors`, as
  *   `classifyUpstreamFailure` reads the line, with the peers as a property.
@@ -230,14 +229,8 @@ class AccessMinutes extends RangeCounter<AccessCounts> {
     const targetDimension = { [DIMENSION_NAMES.target]: target };
     for (let minute = this.fromMs; minute < this.toMs; minute += MINUTE_MS) {
       const counts = this.counts.minutes[String(minute)] ?? { ...emptyStatus(), malformed: 0, upstreams: {} };
+      // The alarmed share is derived over the error-rate window (`error-rate.ts`), not per minute here.
       const metrics = statusMetrics(counts);
-      if (counts.requests > 0) {
-        metrics.push({
-          name: METRIC_NAMES.status5xxPercent,
-          unit: 'Percent',
-          value: (100 * counts.status5xx) / counts.requests,
-        });
-      }
       records.push({
         atMs: minute,
         dimensions: targetDimension,

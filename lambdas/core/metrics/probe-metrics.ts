@@ -1,5 +1,5 @@
 /**
- * A probe run as metrics: per target `ProbeFailed` (the alarmed 0/1) and `ProbeLatency`, and one
+ * A probe run as metrics: per target `ProbeFailed` (the alarmed 0/1) and, locally, `ProbeLatency`, and one
  * `Heartbeat` for the run itself. The probe result's other facts (status, failure kind and message, phases,
  * the address) ride along as EMF properties: searchable with Logs Insights, never a metric (no cost per
  * value). Everything in a probe result is already redacted.
@@ -37,8 +37,21 @@ function measuredLatency(result: ProbeResult): boolean {
   return result.ok || result.failure?.kind === 'assertion';
 }
 
+export interface ProbeRecordOptions {
+  /**
+   * `metric`: `ProbeLatency` is a metric next to `ProbeFailed` (locally, where metrics are free);
+   * `property`: it is only an EMF property (AWS: one custom metric per target is all the alarms need).
+   * @default 'metric'
+   */
+  latency?: 'metric' | 'property';
+}
+
 /** One record per probe result, at the time the probe started. */
-export function probeRecords(results: readonly ProbeResult[]): MetricRecord[] {
+export function probeRecords(
+  results: readonly ProbeResult[],
+  options: ProbeRecordOptions = {},
+): MetricRecord[] {
+  const latencyMetric = (options.latency ?? 'metric') === 'metric';
   return results.map((result) => {
     const properties: Record<string, JsonValue> = {
       url: result.url,
@@ -53,6 +66,7 @@ export function probeRecords(results: readonly ProbeResult[]): MetricRecord[] {
     }
     if (result.address !== undefined) properties.address = result.address;
     if (result.certificate !== undefined) properties.certificateDaysLeft = result.certificate.daysLeft;
+    if (!latencyMetric && measuredLatency(result)) properties.latencyMs = result.phases.total;
     const failedAssertions = result.assertions.filter((a) => !a.ok).map((a) => a.detail);
     if (failedAssertions.length > 0) properties.failedAssertions = failedAssertions;
     return {
@@ -60,7 +74,7 @@ export function probeRecords(results: readonly ProbeResult[]): MetricRecord[] {
       dimensions: { [DIMENSION_NAMES.target]: result.target },
       metrics: [
         { name: METRIC_NAMES.probeFailed, unit: 'Count', value: result.ok ? 0 : 1 },
-        ...(measuredLatency(result)
+        ...(measuredLatency(result) && latencyMetric
           ? [{ name: METRIC_NAMES.probeLatency, unit: 'Milliseconds' as const, value: result.phases.total }]
           : []),
       ],

@@ -24,7 +24,11 @@ export type MetricUnit = 'Count' | 'Milliseconds' | 'Percent' | 'None';
 export const METRIC_NAMES = {
   /** 1 for a failed probe run, 0 for a passing one; dimension `Target`. Alarmed. */
   probeFailed: 'ProbeFailed' satisfies AlarmMetricName,
-  /** Total time of a probe that got an answer (or a TCP connection), ms; dimension `Target`. */
+  /**
+   * Total time of a probe that got an answer (or a TCP connection), ms. Published as a metric only
+   * locally; in AWS it rides along as an EMF property (a custom metric per target costs $0.30 a month and
+   * no alarm reads it; Logs Insights still finds it).
+   */
   probeLatency: 'ProbeLatency',
   /** 1 per completed prober run; dimension `Prober`. Alarmed (missing is breaching). */
   heartbeat: 'Heartbeat' satisfies AlarmMetricName,
@@ -34,8 +38,11 @@ export const METRIC_NAMES = {
   status5xx: 'Status5xx',
   status502: 'Status502',
   status504: 'Status504',
-  /** Share of 5xx answers in a minute with traffic, percent; dimension `Target`. Alarmed. */
-  status5xxPercent: 'Status5xxPercent' satisfies AlarmMetricName,
+  /**
+   * Share of 5xx answers over the error-rate window ending with the minute, percent (`error-rate.ts`);
+   * dimension `Target`. Alarmed.
+   */
+  status5xxShare: 'Status5xxShare' satisfies AlarmMetricName,
   /** Upstream failures nginx wrote to its error log per minute; dimensions `Target` + `Kind`. */
   upstreamErrors: 'UpstreamErrors',
 } as const;
@@ -70,7 +77,7 @@ export interface MetricRecord {
 const ALARM_METRICS: ReadonlySet<string> = new Set<AlarmMetricName>([
   METRIC_NAMES.probeFailed,
   METRIC_NAMES.heartbeat,
-  METRIC_NAMES.status5xxPercent,
+  METRIC_NAMES.status5xxShare,
 ]);
 
 /** The samples of `records` an alarm can watch, in the local evaluator's shape. */

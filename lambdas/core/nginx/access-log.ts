@@ -13,6 +13,8 @@ import type {
   TrafficSummary,
   UpstreamTraffic,
 } from '../types.ts';
+import { describeUnreadable, MAX_SAMPLES } from './coverage.ts';
+import { type LogPrefixKind, stripLogPrefix } from './log-prefix.ts';
 import { parseUpstream } from './peer.ts';
 
 /**
@@ -195,7 +197,19 @@ export interface AccessLogCounts {
   gatewatch: number;
   combined: number;
   malformed: number;
+  /** Lines over {@link MAX_LINE_BYTES}: not read, counted in `malformed`. */
+  truncated: number;
+  /** Lines read through a known prefix (container runtime, syslog, …), by prefix. */
+  prefixed: Partial<Record<LogPrefixKind, number>>;
+  /** A few malformed lines, redacted and cut short. */
+  unreadableSamples: string[];
+  /** The UTC offset (minutes) of the newest timestamp read: the zone nginx writes its local time in. */
+  zoneMinutes?: number;
 }
+
+// A cheap shape test for "nginx's own access-log line starts here" (the full parse decides).
+const ACCESS_LINE_START = /^(?:gw1\t|[^\s"{]+ - \S+ \[)/;
+const isAccessLine = (text: string): boolean => ACCESS_LINE_START.test(text);
 
 /**
  * Splits chunks of an access log into lines (a line may span chunks) and parses each as the gatewatch
@@ -212,6 +226,10 @@ export class AccessLogScanner {
   #gatewatch = 0;
   #combined = 0;
   #malformed = 0;
+  #truncated = 0;
+  #zoneMinutes: number | undefined;
+  readonly #prefixed: Partial<Record<LogPrefixKind, number>> = {};
+  readonly #unreadable: string[] = [];
   // scratch position returned by the number readers
   #pos = 0;
   // minute caches: the date-and-minute bytes and zone of the last parsed timestamp
@@ -243,6 +261,10 @@ export class AccessLogScanner {
       gatewatch: this.#gatewatch,
       combined: this.#combined,
       malformed: this.#malformed,
+      truncated: this.#truncated,
+      prefixed: { ...this.#prefixed },
+      unreadableSamples: [...this.#unreadable],
+      ...(this.#zoneMinutes === undefined ? {} : { zoneMinutes: this.#zoneMinutes }),
     };
   }
 
@@ -290,6 +312,10 @@ export class AccessLogScanner {
     if (this.#carryOverflow) {
       this.#lines++;
       this.#malformed++;
+      this.#truncated++;
+      if (this.#carry !== undefined) {
+        this.#sampleUnreadable(this.#carry, 0, Math.min(this.#carryLength, 1024), 'over the line cap');
+      } else this.#sampleUnreadable(new Uint8Array(0), 0, 0, 'over the line cap');
     } else {
       // The byte after a line is always a newline, wherever the line came from: parsing never depends
       // on how the log was split into chunks.
@@ -304,29 +330,60 @@ export class AccessLogScanner {
     if (e - s > MAX_LINE_BYTES) {
       this.#lines++;
       this.#malformed++;
+      this.#truncated++;
+      this.#sampleUnreadable(buf, s, s + 1024, 'over the line cap');
       return;
     }
     if (e > s && buf[e - 1] === CR) e--;
     if (e === s) return;
     this.#lines++;
+    if (!this.#parse(buf, s, e) && !this.#parsePrefixed(buf, s, e)) {
+      this.#malformed++;
+      this.#sampleUnreadable(buf, s, e, undefined);
+    }
+  }
+
+  /** Parses nginx's own line at [s, e) (a newline follows e) and hands the record on. */
+  #parse(buf: Uint8Array, s: number, e: number): boolean {
     const record = this.#record;
     if (e - s > 4 && buf[s] === 103 && buf[s + 1] === 119 && buf[s + 2] === 49 && buf[s + 3] === TAB) {
-      if (!this.#parseGatewatch(buf, s, e, record)) {
-        this.#malformed++;
-        return;
-      }
+      if (!this.#parseGatewatch(buf, s, e, record)) return false;
       this.#gatewatch++;
     } else {
-      if (!this.#parseCombined(buf, s, e, record)) {
-        this.#malformed++;
-        return;
-      }
+      if (!this.#parseCombined(buf, s, e, record)) return false;
       this.#combined++;
     }
     record.buffer = buf;
     record.lineStart = s;
     record.lineEnd = e;
     this.#onRecord(record);
+    return true;
+  }
+
+  // The slow path, only for lines that are neither format as they stand: a known prefix before nginx's
+  // line (container runtime, syslog, json-file) is taken off and the rest parsed as usual.
+  #parsePrefixed(buf: Uint8Array, s: number, e: number): boolean {
+    const first = buf[s]!;
+    // every known prefix starts with a digit, a letter, `{`, `@`, `<` or `[`
+    if (first <= SP) return false;
+    const stripped = stripLogPrefix(latin1.decode(buf.subarray(s, e)), isAccessLine);
+    if (stripped.kinds.length === 0) return false;
+    const line = stripped.line;
+    const n = line.length;
+    if (n === 0 || n > MAX_LINE_BYTES) return false;
+    // the chunks' own kind of array, so the parser stays compiled for one kind
+    const bytes = sameKindOfArray(buf, n + 1);
+    for (let i = 0; i < n; i++) bytes[i] = line.charCodeAt(i) & 0xff;
+    bytes[n] = NL;
+    if (!this.#parse(bytes, 0, n)) return false;
+    for (const kind of stripped.kinds) this.#prefixed[kind] = (this.#prefixed[kind] ?? 0) + 1;
+    return true;
+  }
+
+  #sampleUnreadable(buf: Uint8Array, s: number, e: number, why: string | undefined): void {
+    if (this.#unreadable.length >= MAX_SAMPLES) return;
+    const text = describeUnreadable(latin1.decode(buf.subarray(s, Math.min(e, buf.length))));
+    this.#unreadable.push(why === undefined ? text : `${text} (${why})`);
   }
 
   // ---------------------------------------------------------------------------------- gatewatch
@@ -450,6 +507,7 @@ export class AccessLogScanner {
     const zone = (buf[p + 19] === DASH ? -1 : 1) * (zh * 60 + zm);
     const ms = minuteMs(year, month, day, hour, minute, zh, zm, zone);
     if (Number.isNaN(ms)) return ms;
+    this.#zoneMinutes = zone;
     rememberMinute(buf, p, key, 16, 19);
     this.#isoValid = true;
     this.#isoMinuteMs = ms;
@@ -666,6 +724,7 @@ export class AccessLogScanner {
     const zone = (buf[p + 21] === DASH ? -1 : 1) * (zh * 60 + zm);
     const ms = minuteMs(year, month, day, hour, minute, zh, zm, zone);
     if (Number.isNaN(ms)) return ms;
+    this.#zoneMinutes = zone;
     rememberMinute(buf, p, key, 17, 20);
     this.#localValid = true;
     this.#localMinuteMs = ms;

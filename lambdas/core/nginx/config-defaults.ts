@@ -54,7 +54,15 @@ const TLS = { ssl_server_name: 'off', ssl_verify: 'off' };
 
 /** Defaults without the module prefix (`read_timeout`, not `proxy_read_timeout`). */
 const MODULE_DEFAULTS: Record<UpstreamModule, Record<string, string>> = {
-  proxy: { ...TIMEOUTS, ...BUFFERS, ...NEXT_UPSTREAM, ...TLS, http_version: '1.0' },
+  proxy: {
+    ...TIMEOUTS,
+    ...BUFFERS,
+    ...NEXT_UPSTREAM,
+    ...TLS,
+    http_version: '1.0',
+    // One header per line. nginx's default sends `Connection: close`, which defeats upstream keep-alive.
+    set_header: 'Host $proxy_host\nConnection close',
+  },
   fastcgi: { ...TIMEOUTS, ...BUFFERS, ...NEXT_UPSTREAM },
   uwsgi: { ...TIMEOUTS, ...BUFFERS, ...NEXT_UPSTREAM, ...TLS },
   scgi: { ...TIMEOUTS, ...BUFFERS, ...NEXT_UPSTREAM },
@@ -86,6 +94,12 @@ export function defaultsFor(module: UpstreamModule, nginxVersion?: string): Reco
   }
   return { ...defaults, ...CORE_DEFAULTS };
 }
+
+/**
+ * Directives that may appear several times at one level and are inherited as a whole, only when the level
+ * has none of its own (nginx's rule for `proxy_set_header`): their value is every occurrence, one per line.
+ */
+export const LIST_SETTING_NAMES: ReadonlySet<string> = new Set(['proxy_set_header']);
 
 /** Every directive name any module's settings are resolved from (what each configuration level collects). */
 export const SETTING_NAMES: ReadonlySet<string> = new Set(

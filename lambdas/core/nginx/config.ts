@@ -9,6 +9,7 @@
 import {
   defaultsFor,
   IMPLICIT_SCHEME,
+  LIST_SETTING_NAMES,
   PASS_DIRECTIVES,
   type PassDirective,
   SETTING_NAMES,
@@ -487,8 +488,13 @@ function collectSettings(
   let settings: Map<string, Setting> | undefined;
   const seen = new Set<string>();
   for (const directive of items) {
-    if (directive.block !== undefined || !SETTING_NAMES.has(directive.name) || seen.has(directive.name))
+    if (directive.block !== undefined || !SETTING_NAMES.has(directive.name)) continue;
+    if (seen.has(directive.name)) {
+      // A list directive's later occurrences at the same level add a line; a plain one's are ignored.
+      const first = settings?.get(directive.name);
+      if (LIST_SETTING_NAMES.has(directive.name) && first) first.value += `\n${directive.args.join(' ')}`;
       continue;
+    }
     seen.add(directive.name);
     settings ??= new Map(inherited);
     settings.set(directive.name, {

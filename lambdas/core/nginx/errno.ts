@@ -21,6 +21,7 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
   [13, 'EACCES'],
   [23, 'ENFILE'],
   [24, 'EMFILE'],
+  [28, 'ENOSPC'],
   [32, 'EPIPE'],
   // Linux
   [11, 'EAGAIN'],
@@ -37,6 +38,7 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
   [112, 'EHOSTDOWN'],
   [113, 'EHOSTUNREACH'],
   [115, 'EINPROGRESS'],
+  [122, 'EDQUOT'],
   // macOS, FreeBSD, OpenBSD, NetBSD
   [35, 'EAGAIN'],
   [36, 'EINPROGRESS'],
@@ -52,6 +54,7 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
   [61, 'ECONNREFUSED'],
   [64, 'EHOSTDOWN'],
   [65, 'EHOSTUNREACH'],
+  [69, 'EDQUOT'],
   // Windows builds of nginx report Winsock codes.
   [10013, 'EACCES'],
   [10024, 'EMFILE'],
@@ -72,9 +75,33 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /**
- * The portable name (`ECONNREFUSED`) of an errno nginx reported around an upstream connection, or
- * `undefined` for a number outside that set.
+ * Numbers whose meaning depends on the platform, told apart by the wording next to them (the platform
+ * hint). Windows builds of nginx report Win32 codes for file operations (5 ERROR_ACCESS_DENIED, 39
+ * ERROR_HANDLE_DISK_FULL, 112 ERROR_DISK_FULL; 112 is EHOSTDOWN on Linux), and 35 is EAGAIN on macOS/BSD
+ * but EDEADLK on Linux, which no socket call returns.
  */
-export function errnoName(errno: number): string | undefined {
+const PLATFORM_HINTS: ReadonlyMap<number, readonly (readonly [RegExp, string | undefined])[]> = new Map([
+  [5, [[/access is denied/i, 'EACCES']]],
+  [39, [[/disk is full/i, 'ENOSPC']]],
+  [
+    112,
+    [
+      [/not enough space|disk is full/i, 'ENOSPC'],
+      [/host is down/i, 'EHOSTDOWN'],
+    ],
+  ],
+  [35, [[/deadlock/i, undefined]]],
+]);
+
+/**
+ * The portable name (`ECONNREFUSED`) of an errno nginx reported around an upstream connection or one of
+ * its own files, or `undefined` for a number outside that set. `text` (the `(N: strerror)` part) is the
+ * platform hint for the few numbers that mean different things on different platforms.
+ */
+export function errnoName(errno: number, text?: string): string | undefined {
+  const hints = PLATFORM_HINTS.get(errno);
+  if (hints !== undefined && text !== undefined) {
+    for (const [pattern, name] of hints) if (pattern.test(text)) return name;
+  }
   return ERRNO_NAMES.get(errno);
 }

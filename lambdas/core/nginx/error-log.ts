@@ -15,7 +15,9 @@ import {
   type UpstreamFailure,
   type UpstreamFailureKind,
 } from '../types.ts';
+import { describeUnreadable, MAX_SAMPLES } from './coverage.ts';
 import { errnoName } from './errno.ts';
+import { type LogPrefixKind, type StrippedLine, stripLogPrefix } from './log-prefix.ts';
 import { isUnixPeer, parseUpstream } from './peer.ts';
 
 /** Thrown by {@link parseErrorLogLine} for a line that is not an nginx error-log line. */
@@ -41,9 +43,47 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * @throws ErrorLogParseError when the line is not an nginx error-log line.
  */
 export function parseErrorLogLine(line: string, options: ErrorLogTimeOptions = {}): ErrorLogEntry {
-  const raw = line.endsWith('\n') ? line.slice(0, line.endsWith('\r\n') ? -2 : -1) : line;
-  const match = HEADER.exec(raw);
+  return readErrorLogLine(line, options).entry;
+}
+
+/** An error-log line and the prefix it was read through, if any. */
+export interface ReadErrorLogLine {
+  entry: ErrorLogEntry;
+  /** The prefixes taken off before nginx's header (container runtime, syslog, …), when there were any. */
+  prefix?: StrippedLine;
+}
+
+const isErrorLogHeader = (text: string): boolean => HEADER.test(text);
+
+/**
+ * {@link parseErrorLogLine}, also telling which known prefix stood before nginx's header (its time, when
+ * it has one, says what UTC offset nginx's local time is in). `entry.raw` is nginx's own line.
+ * @throws ErrorLogParseError when no nginx error-log line is found behind the known prefixes.
+ */
+export function readErrorLogLine(line: string, options: ErrorLogTimeOptions = {}): ReadErrorLogLine {
+  let raw = line.endsWith('\n') ? line.slice(0, line.endsWith('\r\n') ? -2 : -1) : line;
+  let match = HEADER.exec(raw);
+  let prefix: StrippedLine | undefined;
+  if (!match) {
+    const stripped = stripLogPrefix(raw, isErrorLogHeader);
+    if (stripped.kinds.length > 0) {
+      match = HEADER.exec(stripped.line);
+      if (match) {
+        raw = stripped.line;
+        prefix = stripped;
+      }
+    }
+  }
   if (!match) throw new ErrorLogParseError(`not an nginx error-log line: ${preview(raw)}`);
+  const entry = parseHeaderAndRest(raw, match, options);
+  return prefix ? { entry, prefix } : { entry };
+}
+
+function parseHeaderAndRest(
+  raw: string,
+  match: RegExpExecArray,
+  options: ErrorLogTimeOptions,
+): ErrorLogEntry {
   const [head, y, mo, d, h, mi, s, levelText, pidText, tidText, connText] = match;
   const level = levelText as ErrorLevel;
   if (!ERROR_LEVELS.includes(level)) throw new ErrorLogParseError(`unknown error-log level [${levelText}]`);
@@ -177,8 +217,23 @@ const HEALTH_CHECK_PEER = / of peer (\S+) in upstream /;
 const RESOLVE_FAILED = /^(\S+) could not be resolved \(\d+: /;
 const NO_RESOLVER = /^no resolver defined to resolve (\S+)/;
 const HOST_NOT_FOUND = /^host not found in upstream "([^"]+)"/;
+// A file nginx itself opens while proxying (temp, cache, client body), not a connect() to an upstream.
+const OWN_FILE =
+  /^(?:open|mkdir|rename|unlink|chmod)\(\) "[^"]*(?:_temp|temp\/|cache|client_body|\/(?:proxy|fastcgi|uwsgi|scgi|body)\/)[^"]*" failed/;
 // How macOS and the BSDs report an asynchronous connect() failure (kqueue).
 const KEVENT_CONNECT = /^kevent\(\) reported that connect\(\) failed/;
+// `1024 worker_connections are not enough` (alert; also `... while accepting new connection`)
+const WORKER_CONNECTIONS = /^\d+ worker_connections are not enough\b/;
+// The resolver's own lines carry no request: `unexpected response for example.com`, `resolver failed`
+const RESOLVER_MESSAGE =
+  /^(?:unexpected (?:DNS )?response for (\S+)|wrong ident \d+ response for (\S+))|\bresolver failed\b/;
+// gRPC / HTTP/2 upstreams: an RST_STREAM or GOAWAY frame with an error code instead of a response
+const REJECTED = /^upstream (?:rejected request|sent goaway) with error \d+/;
+// A file operation on a quoted path: `open() "/var/cache/nginx/proxy_temp/1/00/0000000001" failed (13: …)`
+const FILE_OPERATION = /^[a-z_0-9]+\(\) "([^"]*)" failed \(/;
+// nginx's own writable paths: proxy/fastcgi/uwsgi/scgi temp, client body, caches
+const NGINX_OWN_PATH =
+  /(?:^|\/)(?:proxy|fastcgi|uwsgi|scgi|client(?:_body)?)_temp(?:\/|$)|\/(?:body|client_body|cache|proxy|fastcgi|uwsgi|scgi)\/|(?:^|\/)[a-z_]*cache[a-z_]*\/|\.log$/;
 
 /**
  * Recognises an error-log entry as an upstream failure: what kind, the root cause it points at on its own,
@@ -192,7 +247,7 @@ export function classifyUpstreamFailure(entry: ErrorLogEntry): UpstreamFailure |
   const action = actionOf(message);
   const errnoMatch = ERRNO.exec(message);
   const errno = errnoMatch ? Number(errnoMatch[1]) : undefined;
-  const name = errno === undefined ? undefined : errnoName(errno);
+  const name = errno === undefined ? undefined : errnoName(errno, errnoMatch?.[0]);
   const upstreamAction = action?.endsWith('upstream') ?? false;
 
   const make = (
@@ -224,6 +279,25 @@ export function classifyUpstreamFailure(entry: ErrorLogEntry): UpstreamFailure |
   if (message.startsWith('upstream server temporarily disabled')) {
     return make('server-disabled', 'unknown', { symptom: true });
   }
+
+  // nginx's own failures: no upstream is at fault, whatever the line's context says.
+  if (WORKER_CONNECTIONS.test(message)) {
+    return make('worker-connections', 'nginx-worker-connections', { peer: locatePeer(entry).peer });
+  }
+  if (name === 'ENOSPC' || name === 'EDQUOT') return make('disk-full', 'resource-disk-full');
+  const file = FILE_OPERATION.exec(message);
+  if (file && (name === 'EACCES' || name === 'EPERM') && NGINX_OWN_PATH.test(file[1]!)) {
+    return make('file-permission', 'nginx-file-permission');
+  }
+  const resolver = RESOLVER_MESSAGE.exec(message);
+  if (resolver) {
+    const host = resolver[1] ?? resolver[2];
+    return make('dns', 'upstream-dns', {
+      ...(host === undefined ? {} : { peer: host.replace(/[,.]$/, '').toLowerCase() }),
+      withErrno: false,
+    });
+  }
+  if (REJECTED.test(message)) return make('rejected', 'upstream-error-response', { withErrno: false });
 
   // DNS: the number in `could not be resolved (3: Host not found)` is a resolver code, not an errno.
   const resolved = RESOLVE_FAILED.exec(message) ?? NO_RESOLVER.exec(message);
@@ -260,6 +334,13 @@ export function classifyUpstreamFailure(entry: ErrorLogEntry): UpstreamFailure |
 
   // A TLS read or write failing mid-response (`SSL_read() failed (SSL: …) while reading upstream`).
   if (message.startsWith('SSL_') && upstreamAction && errno === undefined) return make('tls', 'upstream-tls');
+
+  // nginx's own failures: its connection table, and the files it writes while proxying.
+  if (/worker_connections are not enough/.test(message)) {
+    return make('worker-connections', 'nginx-worker-connections', { withErrno: false });
+  }
+  if (name === 'ENOSPC') return make('disk-full', 'resource-disk-full');
+  if (name === 'EACCES' && OWN_FILE.test(message)) return make('file-permission', 'nginx-file-permission');
 
   if (name === undefined) return undefined;
   // Out of descriptors hits the worker as a whole: accept4() has no upstream context and still counts.
@@ -360,6 +441,11 @@ export interface ErrorLogCollectorOptions extends ErrorLogTimeOptions {
   toMs: number;
   /** How many failures (and symptom links) to keep, newest first. @default 500 */
   maxKept?: number;
+  /**
+   * The offset was assumed, not configured: a line whose prefix carries a zoned time (docker, CloudWatch,
+   * RFC 5424) sets it instead, so a log in another time zone is not dropped as "in the future".
+   */
+  inferUtcOffset?: boolean;
 }
 
 /** Failures of one kind on one peer. */
@@ -416,6 +502,20 @@ export interface ErrorLogSummary {
   groups: FailureGroup[];
   /** In log order; only the newest `maxKept` are kept. */
   symptoms: SymptomLink[];
+  /** Lines over the line cap (not read; not counted in `linesRead`'s other parts but in `malformed`). */
+  truncated?: number;
+  /** A few lines that could not be read, redacted and cut short. */
+  unreadableSamples?: string[];
+  /** Lines read through a known prefix, by prefix. */
+  prefixed?: Partial<Record<LogPrefixKind, number>>;
+  /** Readable lines dated after the window's end (a wrong UTC offset shows here). */
+  afterWindow?: number;
+  /** The newest readable line's time as written (local time read as UTC), epoch ms. */
+  newestLocalMs?: number;
+  /** The UTC offset (minutes) the lines were read with; differs from the option when a prefix set it. */
+  utcOffsetMinutes?: number;
+  /** Set when a prefix's zoned time set the offset. */
+  utcOffsetFromPrefix?: boolean;
 }
 
 const MAX_GROUPS = 1000;
@@ -434,10 +534,17 @@ const LINK_WINDOW_MS = 30_000;
 export class ErrorLogCollector {
   readonly #fromMs: number;
   readonly #toMs: number;
-  readonly #offset: number;
+  #offset: number;
+  #inferOffset: boolean;
+  #offsetFromPrefix = false;
   readonly #maxKept: number;
   #linesRead = 0;
   #malformed = 0;
+  #truncated = 0;
+  #afterWindow = 0;
+  #newestLocalMs: number | undefined;
+  readonly #samples: string[] = [];
+  readonly #prefixed: Partial<Record<LogPrefixKind, number>> = {};
   #outsideWindow = 0;
   #upstreamFailures = 0;
   #notUpstream = 0;
@@ -453,6 +560,7 @@ export class ErrorLogCollector {
     this.#fromMs = options.fromMs;
     this.#toMs = options.toMs;
     this.#offset = options.utcOffsetMinutes ?? 0;
+    this.#inferOffset = options.inferUtcOffset ?? false;
     this.#maxKept = Math.max(0, Math.floor(options.maxKept ?? 500));
     this.#failures = new Ring(this.#maxKept);
     this.#symptoms = new Ring(this.#maxKept);
@@ -462,18 +570,28 @@ export class ErrorLogCollector {
   push(line: string): void {
     if (line.trim().length === 0) return;
     this.#linesRead++;
-    let entry: ErrorLogEntry;
+    let read: ReadErrorLogLine;
     try {
-      entry = parseErrorLogLine(line, { utcOffsetMinutes: this.#offset });
+      read = readErrorLogLine(line, { utcOffsetMinutes: this.#offset });
     } catch (error) {
       if (error instanceof ErrorLogParseError) {
         this.#malformed++;
+        if (this.#samples.length < MAX_SAMPLES) this.#samples.push(describeUnreadable(line));
         return;
       }
       throw error;
     }
+    let entry = read.entry;
+    if (read.prefix) {
+      for (const kind of read.prefix.kinds) this.#prefixed[kind] = (this.#prefixed[kind] ?? 0) + 1;
+      if (this.#inferOffset && read.prefix.atMs !== undefined)
+        entry = this.#offsetFrom(read.prefix.atMs, line);
+    }
+    const localMs = entry.epochMs + this.#offset * 60_000;
+    if (this.#newestLocalMs === undefined || localMs > this.#newestLocalMs) this.#newestLocalMs = localMs;
     if (entry.epochMs < this.#fromMs || entry.epochMs > this.#toMs) {
       this.#outsideWindow++;
+      if (entry.epochMs > this.#toMs) this.#afterWindow++;
       return;
     }
     const failure = classifyUpstreamFailure(entry);
@@ -504,7 +622,37 @@ export class ErrorLogCollector {
       failures: this.#failures.toArray(),
       groups,
       symptoms: this.#symptoms.toArray(),
+      truncated: this.#truncated,
+      unreadableSamples: [...this.#samples],
+      prefixed: { ...this.#prefixed },
+      afterWindow: this.#afterWindow,
+      ...(this.#newestLocalMs === undefined ? {} : { newestLocalMs: this.#newestLocalMs }),
+      utcOffsetMinutes: this.#offset,
+      ...(this.#offsetFromPrefix ? { utcOffsetFromPrefix: true } : {}),
     };
+  }
+
+  /** Counts a line longer than the line cap as unreadable (its head is the sample). */
+  pushOversized(head: string, bytes: number): void {
+    this.#linesRead++;
+    this.#malformed++;
+    this.#truncated++;
+    if (this.#samples.length < MAX_SAMPLES) {
+      this.#samples.push(`${describeUnreadable(head)} (line of ${bytes} bytes, over the line cap)`);
+    }
+  }
+
+  // The first zoned prefix time settles the offset: nginx's local time minus the prefix's UTC time,
+  // rounded to the quarter hour (time zones are whole quarters; the prefix is written a moment later).
+  #offsetFrom(prefixMs: number, line: string): ErrorLogEntry {
+    const localMs = readErrorLogLine(line, { utcOffsetMinutes: 0 }).entry.epochMs;
+    const offset = inferUtcOffsetMinutes(localMs, prefixMs);
+    this.#inferOffset = false;
+    if (offset !== undefined) {
+      this.#offset = offset;
+      this.#offsetFromPrefix = true;
+    }
+    return readErrorLogLine(line, { utcOffsetMinutes: this.#offset }).entry;
   }
 
   // nginx writes a unix peer without the `:` before the URI once the connection is torn down
@@ -657,4 +805,14 @@ class Ring<T> {
     }
     return out;
   }
+}
+
+/**
+ * The UTC offset (minutes) a local time was written in, given the UTC time it was written at (a file's
+ * modification time, a shipper's timestamp): their difference to the nearest quarter hour (zones are
+ * whole quarters), or `undefined` beyond the zones that exist (-12:00 … +14:00).
+ */
+export function inferUtcOffsetMinutes(localMs: number, utcMs: number): number | undefined {
+  const minutes = Math.round((localMs - utcMs) / 900_000) * 15;
+  return minutes >= -12 * 60 && minutes <= 14 * 60 ? minutes + 0 : undefined;
 }

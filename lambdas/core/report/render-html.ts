@@ -8,6 +8,7 @@
 import type { CheckStatus, Evidence, Finding, Report } from '../types.ts';
 import { renderTrafficChart } from './chart.ts';
 import { type HtmlValue, html, type SafeHtml, trustedHtml } from './escape.ts';
+import { historyHtml } from './history.ts';
 import {
   clipWords,
   decisiveEvidence,
@@ -364,6 +365,7 @@ export function renderHtml(report: Report): string {
 ${banner(report)}
 <nav aria-label="Sections">${hasEvidence && html`<a href="#evidence">Evidence</a>`}<a href="#next-steps">Next steps</a><a href="#findings">Findings</a><a href="#ruled-out">Ruled out</a><a href="#traffic">Traffic</a><a href="#checks">Checks</a><a href="#timeline">Timeline</a>${(report.notifications ?? []).length > 0 && html`<a href="#notifications">Notifications</a>`}</nav>
 <main>
+${historyHtml(report)}
 ${decisiveSection(report)}
 ${nextStepsSection(report)}
 ${findingsSection(report)}

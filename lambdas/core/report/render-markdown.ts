@@ -7,6 +7,7 @@
  */
 import type { Report } from '../types.ts';
 import { escapeMarkdownCell, escapeMarkdownInline, markdownCodeBlock, markdownCodeSpan } from './escape.ts';
+import { historyMarkdown } from './history.ts';
 import {
   decisiveEvidence,
   evidenceText,
@@ -182,6 +183,7 @@ export function renderMarkdown(report: Report): string {
     );
   }
 
+  out.push(...historyMarkdown(report));
   out.push('## Timeline', '');
   if (report.timeline.length === 0) out.push('No events recorded.', '');
   else {

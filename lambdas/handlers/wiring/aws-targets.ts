@@ -24,6 +24,15 @@ export function awsTargetProblems(config: GatewatchConfig): string[] {
         `${at}.aws.instanceId: is required for cdk deploy: the EC2 instance nginx runs on (i-0abc…), where the diagnostics run`,
       );
     }
+    // The Lambdas read logs and run commands in their own account and region; a target elsewhere would
+    // synthesize and then fail at run time (and widen every grant per account).
+    for (const field of ['account', 'region'] as const) {
+      if (target.aws[field] !== undefined) {
+        problems.push(
+          `${at}.aws.${field}: cdk deploy diagnoses targets in the stack's own account and region only: remove it and deploy the stack there (-c or the CDK environment)`,
+        );
+      }
+    }
     target.upstreams.forEach((upstream, u) => {
       if (upstream.host === 'local') {
         problems.push(

@@ -1,22 +1,17 @@
 /**
  * The configuration a gatewatch Lambda runs with: the `gatewatch.yaml` that `cdk deploy` validated,
- * delivered as compact JSON in `GATEWATCH_CONFIG`, or — when it is too large for Lambda's 4 KB of
- * environment — compiled into the bundle by esbuild `define` of that same `process.env.GATEWATCH_CONFIG`
- * expression (see `lib/constructs/gatewatch-function.ts`). Validated again here: defaults are
- * idempotent and a hand-edited variable is caught at the first invocation.
+ * shipped as `gatewatch-config.json` inside the function's code package (see `bundled-files.ts`) —
+ * one mechanism for every Lambda and every size, the environment stays small. The handler source run
+ * outside a bundle (tests) reads `GATEWATCH_CONFIG` instead. Validated again here: defaults are
+ * idempotent and a hand-edited package is caught at the first invocation.
  */
-import { LAMBDA_ENV } from '../../../lib/workflow/lambda-wiring.ts';
+import { BUNDLED_FILES, LAMBDA_ENV } from '../../../lib/workflow/lambda-wiring.ts';
 import { type GatewatchConfig, validateConfig } from '../../core/config.ts';
+import { bundledText } from './bundled-files.ts';
 import { type Environment, LambdaEnvironmentError } from './environment.ts';
 
-// Spelled out (not `process.env[name]`): esbuild's `define` replaces exactly this expression.
-const BUNDLED_CONFIG: string | undefined = process.env.GATEWATCH_CONFIG;
-
-export function configFromEnvironment(
-  env: Environment,
-  bundled: string | undefined = BUNDLED_CONFIG,
-): GatewatchConfig {
-  const text = env[LAMBDA_ENV.config] || bundled;
+export function configFromEnvironment(env: Environment, delivery?: string): GatewatchConfig {
+  const text = bundledText(BUNDLED_FILES.config, () => env[LAMBDA_ENV.config] || undefined, delivery);
   if (!text) {
     throw new LambdaEnvironmentError(
       `${LAMBDA_ENV.config} is not set: deploy the function with the gatewatch stack`,
@@ -26,7 +21,7 @@ export function configFromEnvironment(
   try {
     document = JSON.parse(text);
   } catch (error) {
-    throw new LambdaEnvironmentError(`${LAMBDA_ENV.config} is not JSON: redeploy the stack`, {
+    throw new LambdaEnvironmentError(`the configuration is not JSON: redeploy the stack`, {
       cause: error,
     });
   }

@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { z } from 'zod';
+import {
+  ensureWritableFolder,
+  ReportFolderNotWritableError,
+} from '../../adapters/local/folder-report-store.ts';
 import { selectTarget } from '../../core/config.ts';
 import { parseSince, SinceFormatError } from '../../core/since.ts';
 import { loadConfigFile } from '../config-file.ts';
@@ -47,6 +51,15 @@ export function diagnoseCommand(io: Io): Command {
       } catch (error) {
         if (error instanceof SinceFormatError) throw new UsageError(error.message, { cause: error });
         throw error;
+      }
+      try {
+        await ensureWritableFolder(options.out ?? config.reports.dir);
+      } catch (error) {
+        if (!(error instanceof ReportFolderNotWritableError)) throw error;
+        throw new UsageError(error.message, {
+          hint: 'pass --out with a folder this user can write, or change reports.dir in the configuration',
+          cause: error,
+        });
       }
       const result = await diagnoseOnce({
         config,

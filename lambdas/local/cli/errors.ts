@@ -1,6 +1,8 @@
 /**
- * Errors the CLI maps to exit codes in one place (`bin/gatewatch.ts`): a `UsageError` (bad flag, bad
- * configuration, missing tool) exits 2 with its `hint`; anything else exits 1.
+ * Errors the CLI maps to exit codes in one place (`runCli`): a `UsageError` (bad flag, bad configuration,
+ * missing tool) exits 2 with its `hint`; a `ChecksFailedError` (a command whose job is to check, and a
+ * check failed: `probe`) exits 1 with its one-line message and no stack; anything else exits 1 as an
+ * unexpected failure.
  */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -11,4 +13,9 @@ export class UsageError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.hint = options.hint;
   }
+}
+
+/** The command ran to the end and its checks failed: exit 1, for scripts and CI. The output already says which. */
+export class ChecksFailedError extends Error {
+  override name = 'ChecksFailedError';
 }

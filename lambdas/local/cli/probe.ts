@@ -1,13 +1,14 @@
 /**
  * `gatewatch probe [--config F] [--json]`: runs every target's synthetic check once and prints a table
- * (or only JSON). A failing probe is a result, not an error: the exit code stays 0, as for `diagnose`.
+ * (or only JSON). Its job is to check: when any probe fails it exits 1 after printing everything, so a script
+ * or CI step can gate on it (0 all ok, 1 a probe failed, 2 usage).
  */
 import { Command } from 'commander';
 import { z } from 'zod';
 import { type ProbeRunOptions, runProbes } from '../../adapters/local/http-prober.ts';
 import type { ProbeConfig } from '../../core/probe/schema.ts';
 import type { ProbeResult } from '../../core/probe/types.ts';
-import { UsageError } from './errors.ts';
+import { ChecksFailedError, UsageError } from './errors.ts';
 
 /** What the command needs from the configuration loader the CLI host injects. */
 export type ProbeConfigLoader = (
@@ -102,6 +103,12 @@ export function probeCommand(
     .option('--config <file>', 'configuration file', './gatewatch.yaml')
     .option('--json', 'print only the results as JSON', false)
     .action(async (options: { config: string; json: boolean }) => {
-      await runProbeCommand(options, { ...deps, loadConfig });
+      const { results } = await runProbeCommand(options, { ...deps, loadConfig });
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length > 0) {
+        throw new ChecksFailedError(
+          `${failed.length} of ${results.length} probes failed: ${failed.map((r) => r.target).join(', ')}`,
+        );
+      }
     });
 }

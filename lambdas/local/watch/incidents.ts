@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { ProbeHistoryFiles } from '../../adapters/local/probe-history-files.ts';
 import type { GatewatchConfig } from '../../core/config.ts';
 import { formatIncidentId, isoSeconds } from '../../core/diagnosis/incident-id.ts';
 import {
@@ -36,6 +37,7 @@ import type { NotificationRecord, Report } from '../../core/types.ts';
 import type { Notifier, ReportStore } from '../../ports.ts';
 import { storeReportFiles } from '../../steps/classify-and-report.ts';
 import { storeKeys } from '../../steps/deps.ts';
+import { type IndexContext, recordInIndex, updateReport } from '../../steps/incident-record.ts';
 import { channelsOf, deliver, NotifierChannels, notifyReport } from '../../steps/notify.ts';
 import type { DiagnoseRequest, DiagnoseResult } from '../diagnose.ts';
 import { configuredChannels } from '../local-deps.ts';
@@ -238,18 +240,30 @@ export class IncidentRunner {
       const text = await this.#deps.store.get(jsonKey);
       if (text !== undefined) {
         const report = JSON.parse(text) as Report;
-        const alreadyNotified = (report.notifications ?? []).some(
-          (n) => n.event === 'resolve' && report.resolvedAt === record.resolvedAt,
-        );
-        if (report.resolvedAt !== record.resolvedAt || !alreadyNotified) {
+        const alreadyNotified = (report.notifications ?? []).some((n) => n.event === 'resolve');
+        if (report.resolvedAt === undefined || !alreadyNotified) {
           const why = `alarm${record.alarmIds.length === 1 ? '' : 's'} ${record.alarmIds.join(', ')} no longer in ALARM`;
+          const resolvedAt = record.resolvedAt;
+          const label = record.subject.kind === 'prober' ? 'heartbeat missing' : undefined;
+          // Resolved by hand first: that resolution stands.
+          const resolve = (current: Report) =>
+            current.resolvedAt === undefined ? withResolution(current, resolvedAt, why) : current;
           // The notice goes out first, then the report records it: a crash in between re-sends (at least once).
-          const resolved = await this.#notifyReport(
-            withResolution(report, record.resolvedAt, why),
-            'resolve',
-            record.subject.kind === 'prober' ? 'heartbeat missing' : undefined,
+          const before = resolve(report);
+          const notified = alreadyNotified ? before : await this.#notifyReport(before, 'resolve', label);
+          const outcomes = (notified.notifications ?? []).slice((before.notifications ?? []).length);
+          // A compare-and-swap on report.json (an `ack` or `note` at the same moment is kept), then the index.
+          await updateReport(
+            this.#deps.store,
+            record.report.incidentId,
+            (current) => {
+              const resolved = resolve(current);
+              return outcomes.length === 0
+                ? resolved
+                : { ...resolved, notifications: [...(resolved.notifications ?? []), ...outcomes] };
+            },
+            this.#indexContext(),
           );
-          await this.#writeReport(resolved);
         }
         notified = true;
       } else {
@@ -264,7 +278,19 @@ export class IncidentRunner {
 
   /** Writes report.{html,md,json} as the workflow does (JSON last: its presence means the report is complete). */
   async #writeReport(report: Report): Promise<string> {
-    return this.#deps.store.locate(await storeReportFiles(report, this.#deps.store));
+    const location = this.#deps.store.locate(await storeReportFiles(report, this.#deps.store));
+    await recordInIndex(this.#deps.store, report, this.#indexContext()).catch((error: unknown) =>
+      this.#warn(`incident index not updated: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    return location;
+  }
+
+  #indexContext(): IndexContext {
+    return {
+      now: () => new Date(this.#deps.now()),
+      config: this.#deps.config,
+      history: new ProbeHistoryFiles(this.#deps.reportsDir),
+    };
   }
 
   /** Notifies about a report (open or resolve) on every channel; outcomes go into the report and the state. */

@@ -1,7 +1,7 @@
 /**
  * `gatewatch watch`: the local pipeline. Every tick (the shortest probe interval, down to 1 s) it probes
  * the targets that are due, publishes `ProbeFailed` per target and one `Heartbeat` per run, reads what is
- * new in each access log into per-minute `Status5xxPercent`, evaluates the same alarm definitions the
+ * new in each access log into `Status5xxShare` over the error-rate window, evaluates the same alarm definitions the
  * CDK stack deploys, and lets the incident lifecycle open, diagnose and resolve incidents. It also tails
  * each error log and counts both logs per minute and upstream (answers per peer, failures per kind) for
  * the status view; those counts feed no alarm.
@@ -22,6 +22,7 @@ import { dirname, resolve } from 'node:path';
 import { FileTailer } from '../../adapters/local/file-tailer.ts';
 import { FolderReportStore } from '../../adapters/local/folder-report-store.ts';
 import { type ProbeTarget, runProbes } from '../../adapters/local/http-prober.ts';
+import { ProbeHistoryFiles } from '../../adapters/local/probe-history-files.ts';
 import {
   type AlarmDefinition,
   alarmDefinitionsForTargets,
@@ -36,13 +37,15 @@ import {
   reconcileIncidents,
   subjectOf,
 } from '../../core/incident/lifecycle.ts';
+import { status5xxShare } from '../../core/metrics/error-rate.ts';
 import type { ProbeResult } from '../../core/probe/types.ts';
 import { redactText } from '../../core/redact.ts';
 import type { Notifier } from '../../ports.ts';
 import { parseUtcOffset } from '../../steps/deps.ts';
 import { diagnoseOnce } from '../diagnose.ts';
 import { type DiagnoseFunction, IncidentRunner, watchNotifier } from './incidents.ts';
-import { type MinuteCounts, MinuteTraffic, status5xxPercent } from './minute-traffic.ts';
+import { type MinuteCounts, MinuteTraffic } from './minute-traffic.ts';
+import { ProbeHistoryRecorder } from './probe-history.ts';
 import {
   defaultStatePath,
   loadWatchState,
@@ -101,7 +104,7 @@ interface RunInFlight {
   startedWallMs: number;
 }
 
-/** One tailed log: an access log also feeds `Status5xxPercent` (`traffic`); both feed the upstream minutes. */
+/** One tailed log: an access log also feeds `Status5xxShare` (`traffic`); both feed the upstream minutes. */
 interface TailedLog {
   tailer: FileTailer;
   traffic?: MinuteTraffic;
@@ -133,7 +136,11 @@ export class Watcher {
   readonly #runs = new Set<Promise<void>>();
   readonly #lastSampledPeriod = new Map<string, number>();
   readonly #lastResults = new Map<string, ProbeResult>();
+  /** Probe minutes for the incident index's availability (reports.dir/history). */
+  readonly #history: ProbeHistoryRecorder;
   readonly #lastMinutes = new Map<string, MinuteCounts>();
+  /** Each target's minutes inside its error-rate window (`Status5xxShare` sums over them). */
+  readonly #recentMinutes = new Map<string, MinuteCounts[]>();
   readonly #lastUpstreamMinutes = new Map<string, UpstreamMinuteSummary>();
   #failingSince: Record<string, number>;
   #book: IncidentBook;
@@ -237,6 +244,9 @@ export class Watcher {
       });
     }
 
+    this.#history = new ProbeHistoryRecorder(new ProbeHistoryFiles(this.config.reports.dir), (message) =>
+      this.warn(message),
+    );
     this.#runner = new IncidentRunner({
       config: this.config,
       diagnose: options.deps?.diagnose ?? diagnoseOnce,
@@ -347,6 +357,7 @@ export class Watcher {
   }
 
   #record(results: readonly ProbeResult[], sampleMs: number): void {
+    this.#history.record(results, sampleMs);
     for (const result of results) {
       this.#evaluator.putMetric({
         name: 'ProbeFailed',
@@ -396,7 +407,7 @@ export class Watcher {
         }
       }
       const droppedMinutes = entry.minutes.takeDropped();
-      // The access log's late lines are reported once, below, by its Status5xxPercent counter.
+      // The access log's late lines are reported once, below, by its Status5xxShare counter.
       if (entry.traffic === undefined && droppedMinutes.late > 0) {
         this.#emit({
           type: 'warning',
@@ -406,12 +417,19 @@ export class Watcher {
       }
       if (entry.traffic === undefined) continue;
       for (const minute of entry.traffic.takeComplete(now)) {
-        const value = status5xxPercent(minute);
         for (const target of entry.targets) {
           this.#lastMinutes.set(target, minute);
+          // The same derivation as the AWS log-rate Lambda: a ratio of sums over the window, guarded.
+          const window = this.definitions.find((d) => d.id === `${target}-error-rate`)?.window;
+          if (window === undefined) continue;
+          const recent = [...(this.#recentMinutes.get(target) ?? []), minute].filter(
+            (m) => m.minuteMs > minute.minuteMs - window.minutes * 60_000,
+          );
+          this.#recentMinutes.set(target, recent);
+          const value = status5xxShare(recent, minute.minuteMs, window);
           if (value === undefined) continue;
           this.#evaluator.putMetric({
-            name: 'Status5xxPercent',
+            name: 'Status5xxShare',
             dimensions: { Target: target },
             value,
             atMs: minute.minuteMs,
@@ -620,6 +638,7 @@ export class Watcher {
       }
       this.#stopped = true;
       await Promise.all([...this.#tailers.values()].map((entry) => entry.tailer.close()));
+      await this.#history.flush();
       await this.persist();
       this.#closed = true;
       const open = this.#book.active.filter((r) => r.resolvedAt === undefined).length;

@@ -6,10 +6,9 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CloudWatchLogsLogSource,
-  LogReadError,
-} from '../../../lambdas/adapters/aws/cloudwatch-logs-log-source.ts';
+import { CloudWatchLogsLogSource } from '../../../lambdas/adapters/aws/cloudwatch-logs-log-source.ts';
+import { LogUnavailableError } from '../../../lambdas/core/nginx/coverage.ts';
+import { readErrorLogLine } from '../../../lambdas/core/nginx/error-log.ts';
 import { motoAvailable, motoClientConfig, startMoto } from '../../support/moto.ts';
 
 // Lines written by a real nginx (see test/fixtures/nginx/make-fixtures.ts), as the CloudWatch agent ships them.
@@ -96,6 +95,19 @@ describe.skipIf(!motoAvailable)(
       expect(chunks).toBe(3); // 2 + 2 + 1 events
     });
 
+    it('stamps each line with its event time when asked, which the error-log reader takes off again', async () => {
+      const source = new CloudWatchLogsLogSource(client, { pageSize: 4 });
+
+      const { lines } = await collect(
+        source.chunks({ log: group, fromMs: base, toMs: base + 60_000, stampLines: true }),
+      );
+
+      expect(lines).toEqual(shipped.map((s) => `${new Date(s.timestamp).toISOString()} ${s.message}`));
+      expect(lines.map((l) => readErrorLogLine(l).entry)).toEqual(
+        shipped.map((s) => readErrorLogLine(s.message).entry),
+      );
+    });
+
     it('yields nothing for a window without events', async () => {
       const source = new CloudWatchLogsLogSource(client);
 
@@ -112,16 +124,32 @@ describe.skipIf(!motoAvailable)(
       );
     });
 
-    it('names the log group and keeps the SDK error when the group does not exist', async () => {
+    it('says the log is missing, names the log group and keeps the SDK error when the group does not exist', async () => {
       const source = new CloudWatchLogsLogSource(client);
 
       const error = await collect(
         source.chunks({ log: '/gatewatch/nope', fromMs: base, toMs: base + 1 }),
       ).catch((e: unknown) => e);
 
-      expect(error).toBeInstanceOf(LogReadError);
+      expect(error).toBeInstanceOf(LogUnavailableError);
+      expect((error as LogUnavailableError).reason).toBe('missing');
       expect((error as Error).message).toContain('/gatewatch/nope');
       expect(((error as Error).cause as Error).name).toBe('ResourceNotFoundException');
     });
   },
 );
+
+describe('CloudWatchLogsLogSource access errors', () => {
+  it('says the log is unreadable when CloudWatch Logs denies the read', async () => {
+    const denied = Object.assign(new Error('not authorized to perform: logs:FilterLogEvents'), {
+      name: 'AccessDeniedException',
+    });
+    const client = { send: async () => Promise.reject(denied) } as unknown as CloudWatchLogsClient;
+    const error = await collect(
+      new CloudWatchLogsLogSource(client).chunks({ log: '/gatewatch/shop', fromMs: 0, toMs: 1 }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LogUnavailableError);
+    expect((error as LogUnavailableError).reason).toBe('unreadable');
+    expect(String((error as Error).message)).toContain('/gatewatch/shop');
+  });
+});

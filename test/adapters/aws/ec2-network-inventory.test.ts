@@ -115,6 +115,47 @@ describe('Ec2NetworkInventory (SDK mocked)', () => {
     }
   });
 
+  it('reads only the VPCs of the hosts involved: their instances first, then every call by vpc-id', async () => {
+    ec2
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-0123456789abcdef0', 'i-0fedcba9876543210'] })
+      .resolves({
+        Reservations: [
+          { Instances: [{ InstanceId: 'i-0123456789abcdef0', VpcId: 'vpc-aaa' }] },
+          { Instances: [{ InstanceId: 'i-0fedcba9876543210', VpcId: 'vpc-aaa' }] },
+        ],
+      });
+
+    await new Ec2NetworkInventory(client(), {
+      instanceIds: ['i-0123456789abcdef0', 'i-0fedcba9876543210', 'i-0123456789abcdef0'],
+      now: fixedNow,
+    }).capture();
+
+    const first = ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input;
+    expect(first).toMatchObject({ InstanceIds: ['i-0123456789abcdef0', 'i-0fedcba9876543210'] });
+    const byVpc = [{ Name: 'vpc-id', Values: ['vpc-aaa'] }];
+    for (const command of [
+      DescribeNetworkInterfacesCommand,
+      DescribeSecurityGroupsCommand,
+      DescribeNetworkAclsCommand,
+      DescribeSubnetsCommand,
+      DescribeRouteTablesCommand,
+    ]) {
+      const calls = ec2.commandCalls(command);
+      expect(calls.length, command.name).toBeGreaterThan(0);
+      for (const call of calls) expect((call.args[0].input as { Filters?: unknown }).Filters).toEqual(byVpc);
+    }
+    // No call of the capture went out without the filter: the region's inventory is never read whole.
+    const instances = ec2.commandCalls(DescribeInstancesCommand).slice(1);
+    for (const call of instances) expect(call.args[0].input.Filters).toEqual(byVpc);
+  });
+
+  it('says which instances it could not place in a VPC instead of reading the whole region', async () => {
+    await expect(
+      new Ec2NetworkInventory(client(), { instanceIds: ['i-0123456789abcdef0'] }).capture(),
+    ).rejects.toThrow(/no VPC found for i-0123456789abcdef0/);
+    expect(ec2.commandCalls(DescribeSubnetsCommand)).toHaveLength(0);
+  });
+
   it('reads the entries of the prefix lists that rules and routes refer to, and only those', async () => {
     ec2.on(DescribeSecurityGroupsCommand).resolves({
       SecurityGroups: [

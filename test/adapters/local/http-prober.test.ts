@@ -14,7 +14,7 @@ import {
   runProbes,
 } from '../../../lambdas/adapters/local/http-prober.ts';
 import { type ProbeConfigInput, ProbeConfigSchema } from '../../../lambdas/core/probe/schema.ts';
-import { UsageError } from '../../../lambdas/local/cli/errors.ts';
+import { ChecksFailedError, UsageError } from '../../../lambdas/local/cli/errors.ts';
 import { formatProbeTable, probeCommand, runProbeCommand } from '../../../lambdas/local/cli/probe.ts';
 
 const servers: net.Server[] = [];
@@ -494,16 +494,19 @@ describe('gatewatch probe', () => {
     expect(JSON.parse(output)).toEqual(results);
   });
 
-  it('reads --config through the injected loader when run by commander', async () => {
+  it('reads --config through the injected loader when run by commander, and fails the command when a probe fails', async () => {
     const paths: string[] = [];
     const written: string[] = [];
-    await probeCommand(
+    const outcome = await probeCommand(
       async (path) => {
         paths.push(path);
         return config();
       },
       { write: (text) => written.push(text) },
-    ).parseAsync(['--config', './other.yaml', '--json'], { from: 'user' });
+    )
+      .parseAsync(['--config', './other.yaml', '--json'], { from: 'user' })
+      .catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(ChecksFailedError);
     expect(paths).toEqual(['./other.yaml']);
     expect(JSON.parse(written.join(''))).toHaveLength(2);
   });

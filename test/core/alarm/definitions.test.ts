@@ -62,12 +62,13 @@ describe('alarmDefinitionsFor', () => {
     expect(definitions).toEqual([
       expect.objectContaining({
         id: 'shop-error-rate',
-        metric: expect.objectContaining({ name: 'Status5xxPercent', statistic: 'Average' }),
-        periodSeconds: 300,
+        metric: expect.objectContaining({ name: 'Status5xxShare', statistic: 'Maximum' }),
+        periodSeconds: 60,
         evaluationPeriods: 1,
         datapointsToAlarm: 1,
         threshold: 5,
         treatMissingData: 'notBreaching',
+        window: { minutes: 5, minRequests: 20 },
       }),
     ]);
   });
@@ -141,7 +142,7 @@ describe('cloudWatchAlarmProps', () => {
       { name: 'shop', alarm: { errorRate: { percent: 5, minutes: 5 } } },
       { probeIntervalSeconds: 60 },
     );
-    expect(() => cloudWatchAlarmProps({ ...errorRate!, evaluationPeriods: 300 })).toThrow(
+    expect(() => cloudWatchAlarmProps({ ...errorRate!, periodSeconds: 300, evaluationPeriods: 300 })).toThrow(
       AlarmDefinitionError,
     );
   });

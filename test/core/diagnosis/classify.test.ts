@@ -195,9 +195,10 @@ describe('classify', () => {
               },
               oomKills: [
                 {
-                  line: 'Out of memory: Killed process 4242 (node) total-vm:2048000kB',
+                  line: '[Mon Nov 24 05:11:40 2026] Out of memory: Killed process 4242 (node) total-vm:2048000kB',
                   process: 'node',
                   pid: 4242,
+                  at: '2026-11-24T05:11:40Z',
                 },
               ],
             }),
@@ -324,7 +325,7 @@ http {
         },
       }),
     );
-    expect(result.verdict.rootCause).toBe('unknown');
+    expect(result.verdict.rootCause).toBe('upstream-error-response');
     expect(result.verdict.upstream).toBe('127.0.0.1:3000');
     expect(result.verdict.summary).toContain('itself answered');
   });

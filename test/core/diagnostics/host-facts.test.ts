@@ -613,6 +613,38 @@ describe('resources', () => {
     );
   });
 
+  // `dmesg --time-format iso` on this project's noisy CI host (util-linux 2.39, kernel 6.x): the
+  // `oom-kill:` line names the victim's cgroup just before its `Killed process` line.
+  it('reads the time and cgroup of OOM kills from dmesg --time-format iso', () => {
+    const result = facts({
+      name: 'oom',
+      lines: [
+        '#gw source dmesg-iso',
+        '2026-12-06T21:56:59,019401+00:00 oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/gatewatch-noise-3011,task_memcg=/gatewatch-noise-3011,task=node,pid=3013,uid=0',
+        '2026-12-06T21:56:59,019487+00:00 Memory cgroup out of memory: Killed process 3013 (node) total-vm:754964kB, anon-rss:32000kB, file-rss:33536kB, shmem-rss:0kB, UID:0 pgtables:436kB oom_score_adj:0',
+        '2026-12-06T22:10:00,5+05:30 oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/system.slice/shop-api.service,task=python3,pid=4242,uid=1000',
+        '2026-12-06T22:10:00,6+05:30 Out of memory: Killed process 4242 (python3) total-vm:1kB, anon-rss:1kB, UID:1000 pgtables:1kB oom_score_adj:0',
+      ],
+    });
+    expect(result.oomKills.map(({ line: _, ...kill }) => kill)).toEqual([
+      {
+        pid: 3013,
+        process: 'node',
+        at: '2026-12-06T21:56:59Z',
+        cgroup: '/gatewatch-noise-3011',
+        limitCgroup: '/gatewatch-noise-3011',
+        uid: 0,
+      },
+      {
+        pid: 4242,
+        process: 'python3',
+        at: '2026-12-06T16:40:00Z',
+        cgroup: '/system.slice/shop-api.service',
+        uid: 1000,
+      },
+    ]);
+  });
+
   it.each([
     [
       [

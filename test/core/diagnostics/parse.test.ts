@@ -231,7 +231,8 @@ describe('parseDiagnosticsOutput on any input', () => {
       ),
       { numRuns: 2000 },
     );
-  });
+    // 2,000 generated inputs: generous on a loaded machine (speed is measured by `npm run bench`).
+  }, 180_000);
 
   it('parses any mix of frame-like lines into well-formed checks', () => {
     const name = fc.constantFrom('listen', 'disk', 'memory', 'Bad Name', '', 'x'.repeat(70));

@@ -199,8 +199,10 @@ describe('incident lifecycle', () => {
   });
 
   it('reaches back over the span the alarm evaluates when the first failure is not known', () => {
+    // The error rate is one 60 s period of a share computed over the last 5 minutes: its evidence is those
+    // 5 minutes and one period more.
     expect(new Date(incidentWindowFrom(s(300), [shopErrorRate], undefined)).toISOString()).toBe(
-      '2026-11-24T05:55:00.000Z',
+      '2026-11-24T05:59:00.000Z',
     );
     expect(new Date(incidentWindowFrom(s(5), [shopProbe], undefined)).toISOString()).toBe(
       '2026-11-24T06:00:01.000Z',

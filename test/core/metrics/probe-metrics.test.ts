@@ -6,6 +6,7 @@ import {
 import { AlarmEvaluator } from '../../../lambdas/core/alarm/evaluator.ts';
 import { emfDocument } from '../../../lambdas/core/metrics/emf.ts';
 import { minuteCounter } from '../../../lambdas/core/metrics/log-minutes.ts';
+import { logRateRecords } from '../../../lambdas/core/metrics/log-rate.ts';
 import {
   dueProbeTargets,
   heartbeatRecord,
@@ -164,7 +165,18 @@ describe('the published metrics and the alarm definitions', () => {
       message:
         'gw1\t2026-11-24T05:00:05+00:00\t502\t0.001\t127.0.0.1:3000\t502\t-\t-\t0.000\tabc\t127.0.0.1\t"GET / HTTP/1.1"\t157\t"-"\t"curl/7.88.1"\tshop.example.com',
     });
-    return [...probeRecords([result({})]), heartbeatRecord(T0, [result({})]), ...access.records('shop')];
+    // The AWS log-rate publisher's records of the same minute (one 502 among one request).
+    const shares = logRateRecords(
+      [{ target: 'shop', logGroup: '/gatewatch/shop/nginx-access', window: { minutes: 5, minRequests: 1 } }],
+      new Map([['/gatewatch/shop/nginx-access', [{ minuteMs: T0, requests: 1, status5xx: 1 }]]]),
+      T0,
+    );
+    return [
+      ...probeRecords([result({})]),
+      heartbeatRecord(T0, [result({})]),
+      ...access.records('shop'),
+      ...shares,
+    ];
   }
 
   it('publishes every metric an alarm of the example configuration watches, with exactly its dimensions', () => {
@@ -176,7 +188,7 @@ describe('the published metrics and the alarm definitions', () => {
     expect(definitions.map((d) => d.metric.name).sort()).toEqual([
       'Heartbeat',
       'ProbeFailed',
-      'Status5xxPercent',
+      'Status5xxShare',
     ]);
     for (const definition of definitions) {
       const key = JSON.stringify([
@@ -211,7 +223,7 @@ describe('the published metrics and the alarm definitions', () => {
   it('leaves metrics no alarm watches out of the evaluator’s samples', () => {
     const samples = alarmSamples(exampleRecords());
     expect(new Set(samples.map((s) => s.name))).toEqual(
-      new Set(['ProbeFailed', 'Heartbeat', 'Status5xxPercent']),
+      new Set(['ProbeFailed', 'Heartbeat', 'Status5xxShare']),
     );
   });
 });

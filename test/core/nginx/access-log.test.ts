@@ -355,6 +355,7 @@ describe('AccessLogScanner', () => {
         (l) => `${l.split('\t')[2]!.replace(/^0+/, '')} ${l.split('\t')[11]!.slice(1, -1)} ${l.length}`,
       ),
     );
-    expect(scanner.counts).toEqual({ lines: 5, gatewatch: 5, combined: 0, malformed: 0 });
+    expect(scanner.counts).toMatchObject({ lines: 5, gatewatch: 5, combined: 0, malformed: 0, truncated: 0 });
+    expect(scanner.counts.unreadableSamples).toEqual([]);
   });
 });

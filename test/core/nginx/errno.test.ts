@@ -36,7 +36,25 @@ describe('errnoName', () => {
   );
 
   it('returns undefined for numbers nginx does not report around upstream connections', () => {
-    // EINTR, EBADF, ENOMEM, EINVAL, ENOSPC: not connection outcomes
-    for (const n of [0, 4, 9, 12, 22, 28, -1, 1.5, 99999]) expect(errnoName(n)).toBeUndefined();
+    // EINTR, EBADF, ENOMEM, EINVAL: not connection or file outcomes
+    for (const n of [0, 4, 9, 12, 22, -1, 1.5, 99999]) expect(errnoName(n)).toBeUndefined();
+  });
+
+  it('names ENOSPC and EDQUOT, which nginx reports writing its own temp, cache and body files', () => {
+    expect(errnoName(28)).toBe('ENOSPC');
+    expect(errnoName(122)).toBe('EDQUOT');
+    expect(errnoName(69)).toBe('EDQUOT');
+  });
+
+  it('tells platform-dependent numbers apart by the wording beside them', () => {
+    // Windows builds report Win32 codes for file operations; 112 is EHOSTDOWN on Linux
+    expect(errnoName(112, '(112: There is not enough space on the disk)')).toBe('ENOSPC');
+    expect(errnoName(112, '(112: Host is down)')).toBe('EHOSTDOWN');
+    expect(errnoName(112)).toBe('EHOSTDOWN');
+    expect(errnoName(5, '(5: Access is denied)')).toBe('EACCES');
+    expect(errnoName(5)).toBeUndefined();
+    // 35 is EAGAIN on macOS/BSD, EDEADLK on Linux
+    expect(errnoName(35, '(35: Resource temporarily unavailable)')).toBe('EAGAIN');
+    expect(errnoName(35, '(35: Resource deadlock avoided)')).toBeUndefined();
   });
 });

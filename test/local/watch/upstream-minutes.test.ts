@@ -79,7 +79,15 @@ afterEach(async () => {
 async function startWatcher(): Promise<Watcher> {
   const watcher = await Watcher.create({
     config: validateConfig({
-      targets: [{ name: 'shop', nginx: { accessLog, errorLog, utcOffset: '+00:00' } }],
+      // Counting, not alarming: the real fixture's 5xx share would open an incident within a minute
+      // (1-minute error-rate evaluation) and write into the folder the test removes.
+      targets: [
+        {
+          name: 'shop',
+          nginx: { accessLog, errorLog, utcOffset: '+00:00' },
+          alarm: { errorRate: { percent: 5, minutes: 5, minRequests: 1_000_000 } },
+        },
+      ],
       reports: { dir: join(dir, 'incidents') },
     }),
     deps: { now: () => nowMs },

@@ -161,7 +161,10 @@ class Harness {
   }
 
   async incidentFolders(): Promise<string[]> {
-    return (await readdir(this.reportsDir)).filter((name) => !name.startsWith('.'));
+    // Incident folders only: index.json, its pages and the probe history live next to them.
+    return (await readdir(this.reportsDir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'history')
+      .map((e) => e.name);
   }
 }
 

@@ -269,7 +269,7 @@ describe('the Task Lambdas, run in workflow order against mocked AWS clients', (
     expect(objects.has(`${REPORT_BUCKET}/incidents/shop-20261124T060500Z-0000dead/report.json`)).toBe(true);
   });
 
-  it('Notify publishes the verdict and the report’s location under a subject SNS accepts', async () => {
+  it('Notify publishes the verdict, the host and a console link to the HTML report under a subject SNS accepts', async () => {
     const output = NotifyOutputSchema.parse(
       await handlers.notify!({ ...reportInput(), report }, lambdaContext()),
     );
@@ -279,19 +279,43 @@ describe('the Task Lambdas, run in workflow order against mocked AWS clients', (
     expect(published.TopicArn).toBe(TOPIC_ARN);
     expect(published.Subject!.length).toBeLessThan(100);
     expect(published.Subject).toContain(report.rootCause);
+    expect(published.Message).toContain(`${report.rootCause}`);
+    expect(published.Message).toContain(INSTANCE);
     expect(published.Message).toContain(
-      `Report: s3://${REPORT_BUCKET}/incidents/${input.incidentId}/report.json`,
+      `Report: https://console.aws.amazon.com/s3/object/${REPORT_BUCKET}?prefix=${encodeURIComponent(`incidents/${input.incidentId}/report.html`)}`,
     );
+    const stored = JSON.parse(
+      objects.get(`${REPORT_BUCKET}/incidents/${input.incidentId}/report.json`)!.body,
+    );
+    expect(stored.notifications).toEqual([
+      expect.objectContaining({ event: 'open', channel: 'sns', status: 'sent', attempts: 1 }),
+    ]);
   });
 
-  it('lets a typed error reach Step Functions under its own name', async () => {
+  it('a publish SNS keeps refusing is retried, recorded in the report with its error, and the report stays whole', async () => {
     sns.reset();
     sns
       .on(PublishCommand)
       .rejects(Object.assign(new Error('Topic does not exist'), { name: 'NotFoundException' }));
 
-    await expect(handlers.notify!({ ...reportInput(), report }, lambdaContext())).rejects.toMatchObject({
-      name: 'NotificationError',
+    const output = NotifyOutputSchema.parse(
+      await handlers.notify!({ ...reportInput(), report }, lambdaContext()),
+    );
+
+    expect(output.sent).toBe(false);
+    expect(output.detail).toMatch(/failed: sns \(.*Topic does not exist/);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+    const stored = JSON.parse(
+      objects.get(`${REPORT_BUCKET}/incidents/${input.incidentId}/report.json`)!.body,
+    );
+    expect(stored.incidentId).toBe(input.incidentId);
+    expect(stored.verdict.rootCause).toBe(report.rootCause);
+    expect(stored.notifications.at(-1)).toMatchObject({
+      event: 'open',
+      channel: 'sns',
+      status: 'failed',
+      attempts: 3,
+      error: expect.stringContaining('Topic does not exist'),
     });
   });
 });

@@ -264,6 +264,8 @@ export function pagerDutyEvent(message: IncidentMessage, routingKey: string): Re
         decisive: message.decisive,
         nextSteps: message.nextSteps,
         incidentId: message.incidentId,
+        // Also when it is not https (a file URL locally): the responder still sees where the report is.
+        ...(message.link === undefined ? {} : { report: message.link }),
       },
     },
     ...(message.link !== undefined && /^https:/i.test(message.link)

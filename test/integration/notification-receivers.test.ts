@@ -18,6 +18,7 @@ import { FolderReportStore } from '../../lambdas/adapters/local/folder-report-st
 import { notificationChannels } from '../../lambdas/adapters/notification-channels.ts';
 import { type GatewatchConfig, validateConfig } from '../../lambdas/core/config.ts';
 import { withResolution } from '../../lambdas/core/incident/resolution.ts';
+import { incidentMessage } from '../../lambdas/core/notification.ts';
 import type { Report } from '../../lambdas/core/types.ts';
 import { storeReportFiles } from '../../lambdas/steps/classify-and-report.ts';
 import { storeKeys } from '../../lambdas/steps/deps.ts';
@@ -210,6 +211,7 @@ describe('notifications delivered to real receivers', () => {
     expect(text).toContain('web-1');
     expect(text).toContain(report.verdict.rootCause);
     expect(text).toContain('Next steps');
+    expect(text).toContain('Decisive line');
     expect(text).toContain(link);
     // The password is a secret: it is in no mail and no report.
     expect(open.raw + close.raw).not.toContain(password);
@@ -286,6 +288,69 @@ describe('notifications delivered to real receivers', () => {
       { event_action: 'resolve', dedup_key: report.incidentId, routing_key: env.GW_TEST_PD_KEY },
     ]);
     expect(pages[0].payload).toMatchObject({ source: 'web-1', component: 'shop', severity: 'critical' });
+
+    // What a responder reads on each channel: host, verdict, decisive line, next steps, the report link.
+    const { decisive, nextSteps } = incidentMessage(report, 'open', { host: 'web-1' });
+    expect(decisive).toBeTruthy();
+    expect(report.findings.some((f) => f.evidence.some((e) => e.excerpt.includes(decisive!)))).toBe(true);
+    const unslack = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    const slackText = unslack(
+      (slackOpen.blocks as { text?: { text: string }; elements?: { text: string }[] }[])
+        .map((b) => b.text?.text ?? b.elements?.map((e) => e.text).join(' ') ?? '')
+        .join('\n'),
+    );
+    const pd = pages[0].payload.custom_details as Record<string, unknown>;
+    const essentials = [
+      ['slack', slackText],
+      [
+        'pagerduty',
+        `${pages[0].payload.summary} ${pages[0].payload.source} ${JSON.stringify(pd)} ${JSON.stringify(pages[0].links)}`,
+      ],
+      ['webhook', hooks[0]!.body],
+    ] as const;
+    for (const [channel, text] of essentials) {
+      expect(text, `${channel}: host`).toContain('web-1');
+      expect(text, `${channel}: verdict`).toContain(report.verdict.rootCause);
+      expect(text, `${channel}: link`).toContain(context.link);
+    }
+    expect(slackText).toContain(decisive!.replace(/`/g, "'"));
+    expect(slackText).toContain(nextSteps[0]!);
+    expect(pd).toMatchObject({ decisive, nextSteps, report: context.link });
+    expect(pages[0].links).toEqual([{ href: context.link, text: 'gatewatch report' }]);
+    expect(JSON.parse(hooks[0]!.body).incident).toMatchObject({ decisive, nextSteps, link: context.link });
+  });
+
+  it('carries the local report link (a file URL) on Slack and PagerDuty, where it cannot be a button', async () => {
+    const smtp = await smtpReceiver('x');
+    cleanups.push(smtp.close);
+    const http = await httpReceiver();
+    cleanups.push(http.close);
+    const env = {
+      GW_TEST_SMTP_PASSWORD: 'x',
+      GW_TEST_SLACK_URL: `${http.base}/slack/T000/B000/XXXX`,
+      GW_TEST_WEBHOOK_SECRET: 's',
+      GW_TEST_PD_KEY: 'R0UTINGKEY0000000000000000000000',
+    };
+    const config = configFor(smtp.port, http.base);
+    const { report } = await reportFolder();
+    const link = 'file:///var/lib/gatewatch/incidents/x/report.html';
+    const opened = await notifyReport(report, 'open', {
+      config,
+      notifier: new NotifierChannels(notificationChannels(config.notify, new EnvSecretResolver(env))),
+      now: () => new Date(),
+      host: 'web-1',
+      link,
+    });
+
+    expect(opened!.outcomes.every((o) => o.status === 'sent')).toBe(true);
+    const slack = http.hits.find((h) => h.path.startsWith('/slack/'))!;
+    expect(slack.body).toContain(`report: ${link}`);
+    const page = JSON.parse(http.hits.find((h) => h.path === '/pagerduty')!.body);
+    expect(page.payload.custom_details.report).toBe(link);
+    expect(page.links).toBeUndefined();
+    const mail = smtp.mails[0]!.raw.replace(/=\r\n/g, '');
+    expect(mail).toContain(`Report: ${link}`);
+    expect(mail).toContain(`href=3D"${link}"`);
   });
 
   it('records a down SMTP server as failed after its retries, still reaches the other channels, and keeps the report intact', async () => {

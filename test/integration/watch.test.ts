@@ -38,6 +38,17 @@ function decodeQuotedPrintable(body: string): string {
   return Buffer.from(bytes, 'latin1').toString('utf8');
 }
 
+/** A header as written (RFC 2047 encoded words, e.g. `=?UTF-8?Q?=E2=80=94?=` for a dash) back to text. */
+function decodeHeader(value: string): string {
+  return value
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?utf-8\?([qb])\?([^?]*)\?=/gi, (_match, kind: string, text: string) =>
+      kind.toLowerCase() === 'b'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : decodeQuotedPrintable(text.replace(/_/g, ' ')),
+    );
+}
+
 beforeAll(async () => {
   smtp = new SMTPServer({
     authOptional: true,
@@ -51,7 +62,7 @@ beforeAll(async () => {
         const split = raw.indexOf('\r\n\r\n');
         const head = raw.slice(0, split).replace(/\r\n(?=[ \t])/g, '');
         const subject = /^subject: (.*)$/im.exec(head)?.[1] ?? '';
-        mails.push({ subject, body: decodeQuotedPrintable(raw.slice(split + 4)) });
+        mails.push({ subject: decodeHeader(subject), body: decodeQuotedPrintable(raw.slice(split + 4)) });
         callback();
       });
     },

@@ -31,6 +31,8 @@ export interface StepDeps {
   reportLink?: (key: string) => string;
   /** Waits between notification retries. @default setTimeout */
   sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds left before the runtime stops this step (a Lambda's remaining time); unbounded if absent. */
+  timeLeftMs?: () => number;
   /** Probe minutes per target, for the incident index's availability (the watch loop's history locally). */
   probeHistory?: ProbeHistorySource;
 }

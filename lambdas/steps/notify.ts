@@ -14,7 +14,7 @@ import {
   messageText,
   type NotificationEvent,
 } from '../core/notification.ts';
-import { type RetryPolicy, retryPolicy } from '../core/notify-config.ts';
+import { DEFAULT_NOTIFY_TIMEOUT_MS, type RetryPolicy, retryPolicy } from '../core/notify-config.ts';
 import { redactText } from '../core/redact.ts';
 import { activeSilence, describeSilence } from '../core/silence.ts';
 import type { NotificationRecord, Report } from '../core/types.ts';
@@ -51,7 +51,19 @@ export function channelsOf(notifier: Notifier): { channels: readonly Notifier[];
   return { channels: [notifier] };
 }
 
+/** Time kept after sending to write the report with the outcomes. */
+const WRITE_RESERVE_MS = 3000;
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * When sending must be over (epoch ms) and how long one attempt may take: a retry that could not finish
+ * before the deadline is not started (the Notify Lambda must record its outcomes before it times out).
+ */
+export interface DeliveryDeadline {
+  at: number;
+  attemptMs: number;
+}
 
 /** Sends on one channel, retrying with doubling waits; never throws: the outcome says what happened. */
 async function deliverOne(
@@ -61,24 +73,35 @@ async function deliverOne(
   policy: RetryPolicy,
   now: () => Date,
   sleep: (ms: number) => Promise<void>,
+  deadline: DeliveryDeadline | undefined,
 ): Promise<NotificationRecord> {
   const name = channel.channel ?? 'notifier';
   let lastError = '';
+  let attempts = 0;
+  let outOfTime = false;
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    attempts = attempt;
     try {
       await channel.notify(notification);
       return { event, channel: name, status: 'sent', attempts: attempt, at: now().toISOString() };
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
-      if (attempt < policy.attempts)
-        await sleep(Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1)));
+      if (attempt < policy.attempts) {
+        const wait = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
+        if (deadline !== undefined && now().getTime() + wait + deadline.attemptMs > deadline.at) {
+          outOfTime = true;
+          break;
+        }
+        await sleep(wait);
+      }
     }
   }
   return {
     event,
     channel: name,
     status: 'failed',
-    attempts: policy.attempts,
+    attempts,
+    ...(outOfTime ? { detail: 'no time left for another attempt before the step’s timeout' } : {}),
     at: now().toISOString(),
     error: redactText(lastError).slice(0, 500),
   };
@@ -92,8 +115,11 @@ export function deliver(
   policy: RetryPolicy,
   now: () => Date,
   sleep: (ms: number) => Promise<void> = defaultSleep,
+  deadline?: DeliveryDeadline,
 ): Promise<NotificationRecord[]> {
-  return Promise.all(channels.map((channel) => deliverOne(channel, notification, event, policy, now, sleep)));
+  return Promise.all(
+    channels.map((channel) => deliverOne(channel, notification, event, policy, now, sleep, deadline)),
+  );
 }
 
 /** The mail/console/Slack/… forms of one incident message. */
@@ -115,6 +141,8 @@ export interface NotifyContext {
   link?: string;
   degraded?: boolean;
   label?: string;
+  /** Epoch ms by which every channel's outcome must be known (the Notify Lambda's timeout, less a reserve). */
+  deadline?: number;
 }
 
 /**
@@ -168,6 +196,9 @@ export async function notifyReport(
       retryPolicy(context.config.notify),
       context.now,
       context.sleep,
+      context.deadline === undefined
+        ? undefined
+        : { at: context.deadline, attemptMs: context.config.notify.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS },
     );
   }
   return { report: { ...report, notifications: [...(report.notifications ?? []), ...outcomes] }, outcomes };
@@ -213,6 +244,10 @@ export async function notify(raw: unknown, deps: StepDeps): Promise<NotifyOutput
       storeKeys.report(input.incidentId, 'html'),
     ),
     degraded: input.report.degraded,
+    // Outcomes are written to the store after sending: keep a reserve for that before the Lambda stops.
+    ...(deps.timeLeftMs === undefined
+      ? {}
+      : { deadline: deps.clock.now().getTime() + deps.timeLeftMs() - WRITE_RESERVE_MS }),
   });
   if (result === undefined) return { sent: false, detail: 'healthy: nobody is notified' };
   await storeReportFiles(result.report, deps.store);

@@ -353,6 +353,36 @@ describe('notifications delivered to real receivers', () => {
     expect(mail).toContain(`href=3D"${link}"`);
   });
 
+  it('starts no retry that could not finish before the deadline (the Notify Lambda records outcomes before it stops)', async () => {
+    const gone = await smtpReceiver('x');
+    await gone.close();
+    const config = configFor(gone.port, undefined);
+    const { report } = await reportFolder();
+    const env = { GW_TEST_SMTP_PASSWORD: 'x' };
+    const base = {
+      config,
+      notifier: new NotifierChannels(notificationChannels(config.notify, new EnvSecretResolver(env))),
+      now: () => new Date(),
+      sleep: async () => undefined,
+      host: 'web-1',
+    };
+    // One attempt may take timeoutMs (5 s): with 2 s left, the first refused attempt is the only one.
+    const bounded = await notifyReport(report, 'open', { ...base, deadline: Date.now() + 2000 });
+    expect(bounded!.outcomes).toEqual([
+      expect.objectContaining({
+        channel: 'email',
+        status: 'failed',
+        attempts: 1,
+        detail: expect.stringContaining('no time left'),
+        error: expect.stringContaining('ECONNREFUSED'),
+      }),
+    ]);
+    // With time enough, all the configured attempts are made.
+    const unbounded = await notifyReport(report, 'open', { ...base, deadline: Date.now() + 60_000 });
+    expect(unbounded!.outcomes).toEqual([expect.objectContaining({ status: 'failed', attempts: 3 })]);
+    expect(unbounded!.outcomes[0]!.detail).toBeUndefined();
+  });
+
   it('records a down SMTP server as failed after its retries, still reaches the other channels, and keeps the report intact', async () => {
     // A port that was listening and is closed now: connection refused on every attempt.
     const gone = await smtpReceiver('x');

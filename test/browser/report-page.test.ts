@@ -1,6 +1,6 @@
 /**
  * Must show 1: the incident report in a real browser (headless Chromium) at a phone's 390 px and a
- * desktop's 1280 px: the decisive log line is readable without horizontal scrolling, no table cell is
+ * desktop's 1280 px (the incident index: index-page.test.ts): the decisive log line is readable without horizontal scrolling, no table cell is
  * narrower than a word, chart labels are at least 10 CSS px. Negative controls put the old styles back and
  * show the checks catch them.
  */
@@ -12,6 +12,7 @@ import { loadReport } from '../core/report/fixtures.ts';
 import {
   cellsNarrowerThanAWord,
   fullyVisibleHorizontally,
+  horizontallyScrollingBoxes,
   horizontalOverflow,
   launchBrowser,
   openPage,
@@ -61,6 +62,33 @@ function demandingReport(): Report {
   ];
   report.resolvedAt = '2026-11-24T06:13:55Z';
   report.durationSeconds = 1305;
+  // The history main's incident record adds: a recurrence with long ids, an ack, a long note.
+  report.recurrence = {
+    fingerprint: '18a7f0bb395f7724',
+    occurrence: 3,
+    windowDays: 7,
+    earlier: [
+      {
+        incidentId: 'checkout-api-eu-west-1-production-20261123T221500Z-9c1d',
+        openedAt: '2026-11-23T22:15:00Z',
+        report: 'checkout-api-eu-west-1-production-20261123T221500Z-9c1d/report.html',
+      },
+      {
+        incidentId: 'checkout-api-eu-west-1-production-20261122T031000Z-77aa',
+        openedAt: '2026-11-22T03:10:00Z',
+        report: 'checkout-api-eu-west-1-production-20261122T031000Z-77aa/report.html',
+      },
+    ],
+  };
+  report.activity = [
+    { at: '2026-11-24T05:55:00Z', by: 'alice.oncall-engineer', action: 'ack' },
+    {
+      at: '2026-11-24T05:58:00Z',
+      by: 'alice.oncall-engineer',
+      action: 'note',
+      text: 'restarted node-api-checkout.service; root cause is the unhandled rejection in /srv/checkout/src/payments/providers/adyen-webhook-handler.ts',
+    },
+  ];
   return report;
 }
 
@@ -77,6 +105,7 @@ describe.each(Object.entries(WIDTHS))('the report at %s width', (_name, width) =
       const page = await openPage(browser, renderHtml(make()), width);
       try {
         expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+        expect(await horizontallyScrollingBoxes(page)).toEqual([]);
         const decisive = await fullyVisibleHorizontally(page, '#evidence pre');
         expect(decisive.found).toBe(true);
         expect(decisive.left).toBeGreaterThanOrEqual(0);

@@ -19,9 +19,9 @@ import { redactText } from '../core/redact.ts';
 import { activeSilence, describeSilence } from '../core/silence.ts';
 import type { NotificationRecord, Report } from '../core/types.ts';
 import type { Notification, Notifier } from '../ports.ts';
-import { storeReportFiles } from './classify-and-report.ts';
 import { NotifyInputSchema, type NotifyOutput } from './contracts.ts';
 import { type StepDeps, storeKeys } from './deps.ts';
+import { updateReport } from './incident-record.ts';
 
 /**
  * The set of channels a run notifies on; each one's outcome is recorded separately. Empty with a
@@ -250,9 +250,25 @@ export async function notify(raw: unknown, deps: StepDeps): Promise<NotifyOutput
       : { deadline: deps.clock.now().getTime() + deps.timeLeftMs() - WRITE_RESERVE_MS }),
   });
   if (result === undefined) return { sent: false, detail: 'healthy: nobody is notified' };
-  await storeReportFiles(result.report, deps.store);
+  // A compare-and-swap on report.json: an `ack` or `note` written meanwhile is kept next to the outcomes.
+  const outcomes = result.outcomes;
+  let unrecorded = '';
+  await updateReport(
+    deps.store,
+    input.incidentId,
+    (current) => ({ ...current, notifications: [...(current.notifications ?? []), ...outcomes] }),
+    {
+      now: () => deps.clock.now(),
+      config: deps.config,
+      ...(deps.probeHistory === undefined ? {} : { history: deps.probeHistory }),
+    },
+  ).catch((error: unknown) => {
+    // The messages went out; only their record is missing. Say so rather than fail the Task.
+    unrecorded = `; outcomes not recorded in the report: ${error instanceof Error ? error.message : String(error)}`;
+    console.error(`gatewatch: notification outcomes not recorded for ${input.incidentId}:`, error);
+  });
   return {
-    sent: result.outcomes.some((o) => o.status === 'sent'),
-    detail: outcomeSummary(result.outcomes).slice(0, 1000),
+    sent: outcomes.some((o) => o.status === 'sent'),
+    detail: `${outcomeSummary(outcomes)}${unrecorded}`.slice(0, 1000),
   };
 }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   GetCommandInvocationCommand,
@@ -290,6 +290,33 @@ describe('the Task Lambdas, run in workflow order against mocked AWS clients', (
     expect(stored.notifications).toEqual([
       expect.objectContaining({ event: 'open', channel: 'sns', status: 'sent', attempts: 1 }),
     ]);
+  });
+
+  it('keeps an ack written while it was sending: the outcomes are added by compare-and-swap', async () => {
+    const key = `incidents/${input.incidentId}/report.json`;
+    sns.reset();
+    sns.on(PublishCommand).callsFake(async () => {
+      // `gatewatch ack` against the bucket, between the Notify step's read and its write.
+      const acked = JSON.parse(objects.get(`${REPORT_BUCKET}/${key}`)!.body);
+      acked.activity = [{ at: '2026-11-24T06:06:00Z', by: 'alice', action: 'ack' }];
+      await new S3Client({}).send(
+        new PutObjectCommand({
+          Bucket: REPORT_BUCKET,
+          Key: key,
+          Body: `${JSON.stringify(acked, null, 2)}\n`,
+        }),
+      );
+      return { MessageId: 'm-2' };
+    });
+
+    const output = NotifyOutputSchema.parse(
+      await handlers.notify!({ ...reportInput(), report }, lambdaContext()),
+    );
+
+    expect(output.sent).toBe(true);
+    const stored = JSON.parse(objects.get(`${REPORT_BUCKET}/${key}`)!.body);
+    expect(stored.activity).toEqual([{ at: '2026-11-24T06:06:00Z', by: 'alice', action: 'ack' }]);
+    expect(stored.notifications.at(-1)).toMatchObject({ channel: 'sns', status: 'sent', attempts: 1 });
   });
 
   it('a publish SNS keeps refusing is retried, recorded in the report with its error, and the report stays whole', async () => {

@@ -2,9 +2,10 @@
 // The `gatewatch` command's launcher. gatewatch is TypeScript run directly by Node 24; when this is started
 // by an older Node (a system Node, `npx --prefix` from elsewhere), it re-runs itself with the Node 24 that
 // `npm install` put in the checkout, so the command works wherever it is started from.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as nodeModule from 'node:module';
+import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const entry = fileURLToPath(new URL('./gatewatch.ts', import.meta.url));
@@ -26,6 +27,21 @@ if (major >= 24) {
     );
     process.exit(2);
   }
-  const run = spawnSync(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(run.status ?? 1);
+  // The real gatewatch runs in its own process group, and every signal the launcher gets is passed on
+  // exactly once: a Ctrl-C reaches the launcher (the terminal's foreground group) and `kill -TERM <pid>`
+  // of the launcher reach gatewatch alike, so `demo` and `watch` clean up instead of being orphaned.
+  const child = spawn(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    detached: true,
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGWINCH']) {
+    process.on(signal, () => {
+      try {
+        child.kill(signal);
+      } catch {}
+    });
+  }
+  child.on('exit', (code, signal) => {
+    process.exit(code ?? (signal === null ? 1 : 128 + (os.constants.signals[signal] ?? 0)));
+  });
 }

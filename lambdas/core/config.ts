@@ -89,6 +89,21 @@ export const NginxConfigSchema = z.strictObject({
   conf: absolutePath('/etc/nginx/nginx.conf').optional(),
   prefix: absolutePath('/etc/nginx').optional(),
   binary: absolutePath('/usr/sbin/nginx').optional(),
+  /**
+   * The `server_name`s of this target's server block(s): in an access log shared with other targets, its
+   * lines are told apart by `$host` (see core/nginx/target-attribution.ts). Default: the probe's host.
+   */
+  serverNames: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^(?:\*\.|\.)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/,
+          'must be a host name as in server_name, e.g. shop.example.com, *.example.com or .example.com',
+        ),
+    )
+    .min(1, 'name at least one host, or leave serverNames out')
+    .optional(),
   /** The error log has no time zone; its times are read with this offset (default: this host's). */
   utcOffset: z
     .string()

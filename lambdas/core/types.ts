@@ -111,6 +111,9 @@ export interface UpstreamTraffic {
   byStatus: Record<string, number>;
   /** Highest `$upstream_response_time` seen, in seconds. */
   maxResponseTime?: number;
+  /** When the upstream first and last sent a response of its own in the window (it was alive then). */
+  firstAnsweredAt?: string;
+  lastAnsweredAt?: string;
 }
 
 /** The report's `traffic` section (the contract's four fields plus what the renderers use). */

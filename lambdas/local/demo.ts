@@ -23,6 +23,14 @@ import { startWatch, type WatchHandle } from './watch/watcher.ts';
 export interface DemoOptions {
   out: string;
   keep: boolean;
+  /**
+   * Aborted on SIGINT/SIGTERM: the demo stops where it is, stops the watch (letting a diagnosis in flight
+   * finish), kills its upstreams, stops nginx (master and workers) and removes its temp folder, then
+   * rejects with {@link DemoInterruptedError}.
+   */
+  signal?: AbortSignal;
+  /** Aborted on a second signal: the watch is stopped without waiting; the rest is cleaned up all the same. */
+  hurry?: AbortSignal;
   /** Cool-down of the demo's watch; the demo waits it out between faults. @default 2 */
   cooldownSeconds?: number;
 }
@@ -44,6 +52,11 @@ export interface DemoOutcome {
 /** A step of the demo did not happen in time (nginx, the upstream or the pipeline is stuck). */
 export class DemoStepError extends Error {
   override name = 'DemoStepError';
+}
+
+/** The demo was stopped by a signal (its `signal` aborted); everything it started has been cleaned up. */
+export class DemoInterruptedError extends Error {
+  override name = 'DemoInterruptedError';
 }
 
 interface Fault {
@@ -75,6 +88,7 @@ class EventLog {
     match: (event: WatchEvent) => event is E,
     timeoutMs: number,
     what: string,
+    signal?: AbortSignal,
   ): Promise<E> {
     const deadline = Date.now() + timeoutMs;
     for (let index = from; ; ) {
@@ -85,13 +99,7 @@ class EventLog {
       const left = deadline - Date.now();
       if (left <= 0)
         throw new DemoStepError(`${what} did not happen within ${Math.round(timeoutMs / 1000)} s`);
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, left);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          wake();
-        });
-      });
+      await sleep(left, signal, (wake) => this.#waiters.push(wake));
     }
   }
 }
@@ -99,6 +107,11 @@ class EventLog {
 /** Runs the whole demo: lab up, watch, four faults detected, diagnosed and resolved, everything cleaned up. */
 export async function runDemo(io: Io, options: DemoOptions): Promise<DemoOutcome[]> {
   findNginx(); // before anything starts: without nginx the demo says how to get it, and nothing else
+  const signal = options.signal;
+  /** Between steps: a stopped demo goes no further (and its finally block cleans up). */
+  const check = () => {
+    if (signal?.aborted) throw new DemoInterruptedError('the demo was stopped');
+  };
   const started = Date.now();
   const cooldownSeconds = options.cooldownSeconds ?? 2;
   const port = await freePort();
@@ -107,13 +120,17 @@ export async function runDemo(io: Io, options: DemoOptions): Promise<DemoOutcome
   const label = `gatewatch-demo-app-${process.pid}`;
   const upstreams: UpstreamProcess[] = [];
   const startApp = async (extra: Partial<Parameters<typeof UpstreamProcess.start>[0]> = {}) => {
+    check();
     const app = await UpstreamProcess.start({ mode: 'ok', port, label, ...extra });
     upstreams.push(app);
+    check();
     return app;
   };
   const startSocketApp = async () => {
+    check();
     const app = await UpstreamProcess.start({ mode: 'ok', socket: socketPath, socketMode: '666' });
     upstreams.push(app);
+    check();
     return app;
   };
   let lab: NginxLab | undefined;
@@ -131,6 +148,7 @@ location /socket/ {
     proxy_pass http://unix:${socketPath}:/;
 }`,
     });
+    check();
     io.err(`nginx ${lab.binary} on http://127.0.0.1:${lab.port} (prefix ${lab.prefix})\n`);
     let app = await startApp();
     let socketApp = await startSocketApp();
@@ -146,10 +164,11 @@ location /socket/ {
       statePath: join(lab.prefix, 'gatewatch-state.json'),
       onEvent: log.push,
     });
+    check();
     io.err(
       `watching ${config.targets.map((t) => t.name).join(' and ')} every second (config ${configPath})\n`,
     );
-    await waitUntilHealthy(watch, config.targets.length);
+    await waitUntilHealthy(watch, config.targets.length, signal);
     io.err('alarms OK; injecting faults\n\n');
 
     const faults: Fault[] = [
@@ -205,7 +224,7 @@ location /socket/ {
     for (const [index, fault] of faults.entries()) {
       const n = `[${index + 1}/${faults.length}]`;
       const pad = ' '.repeat(n.length + 1);
-      await sleep(SETTLE_MS);
+      await sleep(SETTLE_MS, signal);
       io.out(`${n} ${fault.name}\n`);
       const mark = log.events.length;
       const injectedAt = Date.now();
@@ -216,6 +235,7 @@ location /socket/ {
           e.type === 'incident-opened' && e.incident.subject.name === fault.target,
         DETECT_DEADLINE_MS,
         `an incident for ${fault.target}`,
+        signal,
       );
       const detectedAfterMs = Date.now() - injectedAt;
       const key = opened.incident.key;
@@ -229,6 +249,7 @@ location /socket/ {
           e.type === 'incident-diagnosed' && e.incident.key === key,
         DIAGNOSE_DEADLINE_MS,
         `the diagnosis of ${key}`,
+        signal,
       );
       const reportAfterMs = Date.now() - injectedAt;
       const ref = diagnosed.incident.report;
@@ -247,6 +268,7 @@ location /socket/ {
           e.type === 'incident-resolved' && e.incident.key === key,
         RESOLVE_DEADLINE_MS,
         `the resolution of ${key}`,
+        signal,
       );
       io.out(
         `${pad}resolved: after ${formatDuration(resolved.incident.durationSeconds ?? 0)} (${fault.repaired}); report updated\n\n`,
@@ -271,7 +293,16 @@ location /socket/ {
     );
     return outcomes;
   } finally {
-    await watch?.stop();
+    if (signal?.aborted) io.err('stopping: the watch, the upstreams, nginx; removing the temp folder\n');
+    if (watch !== undefined) {
+      const handle = watch;
+      // A second signal stops the watch without waiting for a diagnosis in flight.
+      const hurried = new Promise<void>((resolve) => {
+        if (options.hurry?.aborted) resolve();
+        options.hurry?.addEventListener('abort', () => resolve(), { once: true });
+      }).then(() => handle.stop({ force: true }));
+      await Promise.race([handle.stop(), hurried]);
+    }
     for (const upstream of upstreams) await upstream.kill();
     await rm(socketPath, { force: true });
     await lab?.stop({ keepFiles: options.keep });
@@ -305,7 +336,7 @@ function demoConfigYaml(lab: NginxLab, port: number, label: string, reportsDir: 
 }
 
 /** Until every probe alarm is OK: a clean baseline, so each incident belongs to its fault. */
-async function waitUntilHealthy(watch: WatchHandle, targets: number): Promise<void> {
+async function waitUntilHealthy(watch: WatchHandle, targets: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + DETECT_DEADLINE_MS;
   for (;;) {
     const status = watch.watcher.status();
@@ -314,10 +345,36 @@ async function waitUntilHealthy(watch: WatchHandle, targets: number): Promise<vo
     );
     if (ok.length === targets && status.active.length === 0) return;
     if (Date.now() > deadline) throw new DemoStepError('the lab did not become healthy within 30 s');
-    await sleep(200);
+    await sleep(200, signal);
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits `ms`; rejects with {@link DemoInterruptedError} as soon as `signal` aborts. `onWake` receives a
+ * function that ends the wait early (resolving).
+ */
+function sleep(ms: number, signal?: AbortSignal, onWake?: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DemoInterruptedError('the demo was stopped'));
+      return;
+    }
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
+    };
+    const aborted = () => {
+      done();
+      reject(new DemoInterruptedError('the demo was stopped'));
+    };
+    const timer = setTimeout(() => {
+      done();
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', aborted, { once: true });
+    onWake?.(() => {
+      done();
+      resolve();
+    });
+  });
 }

@@ -76,9 +76,11 @@ export class Ec2NetworkInventory implements NetworkInventory {
   async #vpcsOfInstances(): Promise<string[] | undefined> {
     const ids = [...new Set(this.#options.instanceIds ?? [])];
     if (ids.length === 0) return undefined;
+    // No page size: EC2 refuses MaxResults together with InstanceIds (InvalidParameterCombination);
+    // by id, DescribeInstances answers every instance named in one response.
     const reservations = await collect(
       'DescribeInstances',
-      paginateDescribeInstances({ client: this.#client, pageSize: 1000 }, { InstanceIds: ids }),
+      paginateDescribeInstances({ client: this.#client }, { InstanceIds: ids }),
       (p) => p.Reservations,
     );
     const vpcs = [

@@ -53,6 +53,11 @@ export interface OomSubject {
   firstWhat: string;
   hint?: UpstreamConfig['service'];
   service?: HostFacts['service'];
+  /**
+   * When the upstream answered in the window, from the access log (absent when no access log was read).
+   * A kill known only by name or by nothing must fall between the upstream answering and failing.
+   */
+  answered?: { firstAt?: string; lastAt?: string };
 }
 
 /** Weighs each kill by when it happened and whom it hit. Pure. */
@@ -109,6 +114,16 @@ function weighKill(kill: OomKill, subject: OomSubject): WeighedKill {
       reason: `an OOM kill of ${who} ${when}, ${relative(at, first, subject.firstWhat)}, ${notUpstream}`,
     };
   }
+  const weak = identity === 'name' || identity === 'unknown';
+  const unlinked = weak ? weakLinkBroken(at, first, subject) : undefined;
+  if (unlinked !== undefined) {
+    return {
+      kill,
+      identity,
+      explains: false,
+      reason: `an OOM kill of ${who} ${when}, ${relative(at, first, subject.firstWhat)}, ${identity === 'name' ? "with the upstream's command name" : notUpstream}, but ${unlinked}`,
+    };
+  }
   const explains = at >= first - LEAD_MS[identity];
   const weighed: WeighedKill = {
     kill,
@@ -118,6 +133,24 @@ function weighKill(kill: OomKill, subject: OomSubject): WeighedKill {
   };
   if (!explains && identity === 'name' && at >= first - POSSIBLE_MS) weighed.possible = true;
   return weighed;
+}
+
+/**
+ * Why a kill known only by command name, or not at all, cannot be the upstream's end: it came after the
+ * first failure (nginx had already lost the upstream), the upstream never answered in the window (nothing
+ * shows it was alive to be killed), or it answered after the kill (it was not the process killed).
+ */
+function weakLinkBroken(at: number, first: number, subject: OomSubject): string | undefined {
+  if (at > first + 1000) return `it came after ${subject.firstWhat}`;
+  const answered = subject.answered;
+  if (answered === undefined) return undefined;
+  if (answered.firstAt === undefined)
+    return 'the upstream never answered in the window (nothing shows it was alive then)';
+  if (Date.parse(answered.firstAt) > at) return 'the upstream only answered after it';
+  if (answered.lastAt !== undefined && Date.parse(answered.lastAt) > at + 1000) {
+    return `the upstream still answered after it (last at ${hhmm(answered.lastAt)})`;
+  }
+  return undefined;
 }
 
 function relative(at: number, first: number, what: string): string {
@@ -169,6 +202,14 @@ export function oomSubject(ctx: Context, group: FailureGroup, firstWhat: string)
   };
   if (hint) subject.hint = hint;
   if (hint && facts?.service) subject.service = facts.service;
+  const traffic = ctx.evidence.traffic;
+  // Only an access log that names upstreams (`$upstream_addr`) can tell when this one answered.
+  if (traffic !== undefined && Object.keys(traffic.byUpstream).length > 0 && group.peer !== undefined) {
+    const answered = traffic.byUpstream[group.peer];
+    subject.answered = {};
+    if (answered?.firstAnsweredAt !== undefined) subject.answered.firstAt = answered.firstAnsweredAt;
+    if (answered?.lastAnsweredAt !== undefined) subject.answered.lastAt = answered.lastAnsweredAt;
+  }
   return subject;
 }
 

@@ -3,8 +3,13 @@
  * (`$upstream_status`) and nginx, having logged no error, passed the answer on. When the error log could
  * not be read, the access log still names the failing upstream, but not why.
  */
-import type { Cause, Context } from './context.ts';
+import { listenerFor } from '../diagnostics/host-facts.ts';
+import { peerHostPort } from '../nginx/peer.ts';
+import { type Cause, type Context, listenEvidence } from './context.ts';
 import { isReadable, readability } from './coverage.ts';
+
+/** Addresses whose listeners the nginx host's own `ss` shows. */
+const THIS_HOST = new Set(['127.0.0.1', '[::1]', 'localhost', '0.0.0.0', '[::]']);
 
 export function accessLogOnlyCause(ctx: Context): Cause | undefined {
   const traffic = ctx.evidence.traffic;
@@ -19,6 +24,8 @@ export function accessLogOnlyCause(ctx: Context): Cause | undefined {
     .sort((a, b) => b.count - a.count)[0];
   const samples = traffic.samples.map((s) => ({ source: 'nginx access.log', excerpt: s }));
   if (!errorLogRead) {
+    const down = gateway ? downFromAccessLog(ctx, gateway.peer, gateway.count) : undefined;
+    if (down) return down;
     const gatewayStatus = (traffic.byStatus['502'] ?? 0) + (traffic.byStatus['504'] ?? 0);
     return {
       rootCause: 'unknown',
@@ -74,5 +81,43 @@ export function accessLogOnlyCause(ctx: Context): Cause | undefined {
       `Follow the request into ${gateway.peer}: its logs and whatever it calls (another proxy, a database).`,
     ],
     ruledOut: [`nginx's connection to ${gateway.peer}: no upstream error in the error log`],
+  };
+}
+
+/**
+ * With no error log, the access log and the listeners can still tell `upstream-down`: the upstream never
+ * answered a request in the window (nginx wrote every 502 itself) and nothing listens on its address now.
+ * Said with less confidence than a refusal in the error log would give, and the missing log is said.
+ */
+function downFromAccessLog(ctx: Context, peer: string, count: number): Cause | undefined {
+  const stats = ctx.evidence.traffic?.byUpstream[peer];
+  if (!stats || stats.firstAnsweredAt !== undefined || (stats.byStatus['502'] ?? 0) === 0) return undefined;
+  const configured = ctx.upstreamConfig(peer)?.host;
+  const local = THIS_HOST.has(peerHostPort(peer.toLowerCase())?.host ?? '');
+  if (!local && (configured === undefined || configured === 'local')) return undefined;
+  const facts = ctx.factsFor(peer);
+  if (!facts || listenerFor(facts, peer)) return undefined;
+  const samples = (ctx.evidence.traffic?.samples ?? []).map((s) => ({
+    source: 'nginx access.log',
+    excerpt: s,
+  }));
+  return {
+    rootCause: 'upstream-down',
+    peer,
+    confidence: 0.6,
+    summary: `${peer} never answered in the window: nginx wrote ${count} gateway errors for it itself (access log), and nothing listens on ${peer} now. The error log could not be read, so the refusals themselves are not quoted.`,
+    findings: [
+      {
+        category: 'upstream-down',
+        severity: 'critical',
+        title: `Nothing listens on ${peer}, and it answered none of ${stats.requests} requests in the access log`,
+        evidence: [listenEvidence(facts, peer), ...samples],
+      },
+    ],
+    nextSteps: [
+      `Start the service behind ${peer} and check it listens there (\`ss -tlnp\`).`,
+      'Make the error log readable to gatewatch so the next diagnosis can quote nginx itself.',
+    ],
+    ruledOut: [],
   };
 }

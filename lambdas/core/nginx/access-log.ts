@@ -176,6 +176,12 @@ export class AccessLogRecord {
     return this.format === 'gatewatch' ? this.#slice(1) : undefined;
   }
 
+  /** `$host` as written, the line's last field (gatewatch format only). */
+  host(): string | undefined {
+    if (this.format !== 'gatewatch') return undefined;
+    return latin1.decode(this.buffer.subarray(this.offsets[11]! + 2, this.lineEnd));
+  }
+
   /** `$upstream_status` as written (gatewatch format only). */
   upstreamStatusText(): string | undefined {
     return this.format === 'gatewatch' ? this.#slice(2) : undefined;
@@ -921,6 +927,9 @@ export class TrafficAggregator {
   #peerFailures: number[] = [];
   #peerAnswered5xx: number[] = [];
   #peerMaxResponseMs: number[] = [];
+  /** When each peer last and first answered (sent a response header), ms; -1 when it never did. */
+  #peerFirstAnsweredMs: number[] = [];
+  #peerLastAnsweredMs: number[] = [];
   #peerStatus: Float64Array[] = [];
   // samples: a ring of copied line bytes, decoded and redacted in end()
   readonly #maxSamples: number;
@@ -1027,6 +1036,8 @@ export class TrafficAggregator {
       this.#peerFailures.push(0);
       this.#peerAnswered5xx.push(0);
       this.#peerMaxResponseMs.push(-1);
+      this.#peerFirstAnsweredMs.push(-1);
+      this.#peerLastAnsweredMs.push(-1);
       this.#peerStatus.push(new Float64Array(1001));
     }
     this.#peerRequests[id]!++;
@@ -1036,6 +1047,14 @@ export class TrafficAggregator {
     if (status >= 500 && status <= 599) {
       this.#peerFailures[id]!++;
       if (r.headerMs[k]! >= 0) this.#peerAnswered5xx[id]!++;
+    }
+    // The peer was alive at this request's time when it sent a status of its own (a header, or a status
+    // below 500: nginx writes 502/504 itself when the peer never answered).
+    if ((status >= 100 && status < 500) || (status >= 500 && r.headerMs[k]! >= 0)) {
+      const t = r.timeMs;
+      const first = this.#peerFirstAnsweredMs[id]!;
+      if (first < 0 || t < first) this.#peerFirstAnsweredMs[id] = t;
+      if (t > this.#peerLastAnsweredMs[id]!) this.#peerLastAnsweredMs[id] = t;
     }
     const response = r.responseMs[k]!;
     if (response > this.#peerMaxResponseMs[id]!) this.#peerMaxResponseMs[id] = response;
@@ -1079,6 +1098,16 @@ export class TrafficAggregator {
       }
       const maxMs = this.#peerMaxResponseMs[id]!;
       if (maxMs >= 0) traffic.maxResponseTime = Math.max(traffic.maxResponseTime ?? 0, maxMs / 1000);
+      const firstAnswered = this.#peerFirstAnsweredMs[id]!;
+      const lastAnswered = this.#peerLastAnsweredMs[id]!;
+      if (firstAnswered >= 0) {
+        const prior = traffic.firstAnsweredAt === undefined ? Infinity : Date.parse(traffic.firstAnsweredAt);
+        if (firstAnswered < prior) traffic.firstAnsweredAt = isoSeconds(firstAnswered);
+      }
+      if (lastAnswered >= 0) {
+        const prior = traffic.lastAnsweredAt === undefined ? -Infinity : Date.parse(traffic.lastAnsweredAt);
+        if (lastAnswered > prior) traffic.lastAnsweredAt = isoSeconds(lastAnswered);
+      }
       byUpstream[name] = traffic;
     }
     const perMinute: TrafficMinute[] = [...this.#minutes.entries()]

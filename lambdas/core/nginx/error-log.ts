@@ -214,7 +214,9 @@ const FAILURE_LEVELS = new Set<ErrorLevel>(['warn', 'error', 'crit', 'alert', 'e
 const ERRNO = /\((\d{1,6}): [^)]*\)/;
 const CONNECT_TO = /^connect\(\) to (\S+) failed /;
 const HEALTH_CHECK_PEER = / of peer (\S+) in upstream /;
-const RESOLVE_FAILED = /^(\S+) could not be resolved \(\d+: /;
+// Also behind a module's own prefix: `[lua] access.lua:202: authorize(): … example.com could not be
+// resolved (110: …)`, `upstream-dynamic-servers: 'member_host' could not be resolved (…)`.
+const RESOLVE_FAILED = /(?:^|: )'?([A-Za-z0-9_.:[\]-]+?)'? could not be resolved \(\d+: /;
 const NO_RESOLVER = /^no resolver defined to resolve (\S+)/;
 const HOST_NOT_FOUND = /^host not found in upstream "([^"]+)"/;
 // A file nginx itself opens while proxying (temp, cache, client body), not a connect() to an upstream.
@@ -405,7 +407,12 @@ function actionOf(message: string): string | undefined {
   if (at === -1) return undefined;
   const action = message.slice(at + 7);
   const comma = action.indexOf(', ');
-  return (comma === -1 ? action : action.slice(0, comma)).trim() || undefined;
+  // Third-party modules tag the phase: `connecting to upstream(proxy_connect)` is still the connect phase.
+  const phrase = (comma === -1 ? action : action.slice(0, comma))
+    .trim()
+    .replace(/,$/, '')
+    .replace(/\(\w+\)$/, '');
+  return phrase || undefined;
 }
 
 function locatePeer(entry: ErrorLogEntry): { peer?: string; scheme?: string } {

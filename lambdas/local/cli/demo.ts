@@ -4,7 +4,8 @@
  */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { runDemo } from '../demo.ts';
+import { DemoInterruptedError, runDemo } from '../demo.ts';
+import { InterruptedError } from './errors.ts';
 import { type Io, parseOptions } from './io.ts';
 
 const OptionsSchema = z.object({ out: z.string().default('./incidents'), keep: z.boolean().default(false) });
@@ -18,6 +19,34 @@ export function demoCommand(io: Io): Command {
     .option('--keep', "keep the lab's temp folder (nginx config and logs, gatewatch.yaml, watch state)")
     .action(async (raw: unknown) => {
       const options = parseOptions(OptionsSchema, raw);
-      await runDemo(io, options);
+      // Ctrl-C or SIGTERM: the demo cleans up what it started (nginx master and workers, upstreams, temp
+      // folder) before the process ends; a second signal stops the watch without waiting for a diagnosis.
+      const stop = new AbortController();
+      const hurry = new AbortController();
+      const names = ['SIGINT', 'SIGTERM'] as const;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stop.signal.aborted) {
+          hurry.abort();
+          return;
+        }
+        io.err(`${signal}: stopping the demo and cleaning up (again to skip waiting for a diagnosis)\n`);
+        stop.abort();
+      };
+      for (const name of names) process.on(name, onSignal);
+      try {
+        await runDemo(io, { ...options, signal: stop.signal, hurry: hurry.signal });
+      } catch (error) {
+        if (error instanceof DemoInterruptedError || stop.signal.aborted) {
+          throw new InterruptedError(
+            'demo stopped; nginx, the upstreams and the temp folder are cleaned up',
+            {
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      } finally {
+        for (const name of names) process.off(name, onSignal);
+      }
     });
 }

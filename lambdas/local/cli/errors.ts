@@ -19,3 +19,8 @@ export class UsageError extends Error {
 export class ChecksFailedError extends Error {
   override name = 'ChecksFailedError';
 }
+
+/** The command was stopped by SIGINT/SIGTERM and has cleaned up: exit 130, as a shell reports Ctrl-C. */
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+}

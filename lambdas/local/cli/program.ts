@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ChecksFailedError, UsageError } from './errors.ts';
+import { ChecksFailedError, InterruptedError, UsageError } from './errors.ts';
 import type { Io } from './io.ts';
 
 /**
@@ -57,6 +57,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (error instanceof CommanderError) {
       // help and version are "errors" to commander; they already printed.
       return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof InterruptedError) {
+      io.err(`gatewatch: ${error.message}\n`);
+      return 130;
     }
     if (error instanceof ChecksFailedError) {
       io.err(`gatewatch: ${error.message}\n`);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -84,7 +84,12 @@ export class NginxLab {
     const lab = new NginxLab(prefix, port, binary, options);
     await writeFile(lab.confPath, lab.renderConfig());
     const [command, ...args] = [...(options.wrap ?? []), binary, '-p', prefix, '-c', lab.confPath];
-    await run(command!, args);
+    try {
+      await run(command!, args);
+    } catch (error) {
+      await rm(prefix, { recursive: true, force: true });
+      throw error;
+    }
     return lab;
   }
 
@@ -202,21 +207,73 @@ ${indent(this.options.server, 8)}
     };
   }
 
+  /**
+   * Stops nginx (fast shutdown: SIGTERM to the master, which ends its workers) and removes the prefix
+   * folder. A master still there after 10 s is killed with its workers (SIGKILL), so nothing the lab
+   * started outlives it.
+   */
   async stop(options: { keepFiles?: boolean } = {}): Promise<void> {
+    let pid: number | undefined;
     try {
-      const pid = Number((await readFile(join(this.prefix, 'nginx.pid'), 'utf8')).trim());
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50; i++) {
-        try {
-          process.kill(pid, 0);
-          await new Promise((r) => setTimeout(r, 20));
-        } catch {
-          break;
-        }
-      }
+      pid = Number((await readFile(join(this.prefix, 'nginx.pid'), 'utf8')).trim());
     } catch {}
+    if (pid !== undefined && Number.isInteger(pid) && pid > 1) {
+      const workers = childPids(pid);
+      signal(pid, 'SIGTERM');
+      if (!(await exited([pid, ...workers], 10_000))) {
+        for (const each of [pid, ...workers, ...childPids(pid)]) signal(each, 'SIGKILL');
+        await exited([pid, ...workers], 5_000);
+      }
+    }
     if (!options.keepFiles) await rm(this.prefix, { recursive: true, force: true });
   }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {}
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    // ESRCH: gone; EPERM: the pid was recycled by another user's process, so the lab's process is gone too.
+    return false;
+  }
+}
+
+/** Resolves true once none of `pids` is alive, false after `ms`. */
+async function exited(pids: readonly number[], ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (pids.some(alive)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** The pids whose parent is `pid` (nginx's workers), from /proc; none where there is no /proc. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return children;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {}
+  }
+  return children;
 }
 
 function indent(text: string, spaces: number): string {

@@ -1,7 +1,8 @@
 /**
  * `gatewatch watch`: the local pipeline. Every tick (the shortest probe interval, down to 1 s) it probes
  * the targets that are due, publishes `ProbeFailed` per target and one `Heartbeat` per run, reads what is
- * new in each access log into `Status5xxShare` over the error-rate window, evaluates the same alarm definitions the
+ * new in each access log into each target's `Status5xxShare` over the error-rate window (a log several
+ * targets name is split among them line by line: `shared-access-log.ts`), evaluates the same alarm definitions the
  * CDK stack deploys, and lets the incident lifecycle open, diagnose and resolve incidents. It also tails
  * each error log and counts both logs per minute and upstream (answers per peer, failures per kind) for
  * the status view; those counts feed no alarm.
@@ -38,6 +39,7 @@ import {
   subjectOf,
 } from '../../core/incident/lifecycle.ts';
 import { status5xxShare } from '../../core/metrics/error-rate.ts';
+import { TargetAttribution, targetIdentity } from '../../core/nginx/target-attribution.ts';
 import type { ProbeResult } from '../../core/probe/types.ts';
 import { redactText } from '../../core/redact.ts';
 import type { Notifier } from '../../ports.ts';
@@ -46,6 +48,7 @@ import { diagnoseOnce } from '../diagnose.ts';
 import { type DiagnoseFunction, IncidentRunner, watchNotifier } from './incidents.ts';
 import { type MinuteCounts, MinuteTraffic } from './minute-traffic.ts';
 import { ProbeHistoryRecorder } from './probe-history.ts';
+import { SharedAccessLog } from './shared-access-log.ts';
 import {
   defaultStatePath,
   loadWatchState,
@@ -104,14 +107,34 @@ interface RunInFlight {
   startedWallMs: number;
 }
 
-/** One tailed log: an access log also feeds `Status5xxShare` (`traffic`); both feed the upstream minutes. */
-interface TailedLog {
-  tailer: FileTailer;
+/** What one target counts of one log: its `Status5xxShare` minutes (access logs) and its upstream minutes. */
+interface LogCounters {
   traffic?: MinuteTraffic;
   minutes: UpstreamMinutes;
+}
+
+/**
+ * One tailed log. An access log keeps counters per target that names it; when several do, `shared` gives
+ * each line to its target(s). An error log keeps one set of counters (key `''`) shown for all its targets.
+ */
+interface TailedLog {
+  tailer: FileTailer;
+  kind: 'access' | 'error';
+  counters: Map<string, LogCounters>;
   targets: string[];
+  shared?: SharedAccessLog;
+  /** Unattributed lines of a shared log were warned about (once per log). */
+  unattributedWarned?: boolean;
   /** The last read failure warned about, until a read succeeds. */
   readError?: string | undefined;
+}
+
+/**
+ * Where a target's counters of a log are kept in the state file: the path alone for a log only it names
+ * (as before logs could be shared), `path#target` for a shared one.
+ */
+function stateKey(path: string, target: string, shared: boolean): string {
+  return shared ? `${path}#${target}` : path;
 }
 
 /** The pipeline's state and one tick of work; {@link startWatch} drives it from a timer. */
@@ -211,19 +234,30 @@ export class Watcher {
         encoding: 'latin1',
         onWarning: (message) => this.#emit({ type: 'warning', at: this.#iso(), message }),
       });
+    const accessTargets = new Map<string, TargetConfig[]>();
     for (const target of this.config.targets) {
       const path = target.nginx.accessLog;
       if (path === undefined) continue;
-      const existing = this.#tailers.get(path);
-      if (existing) {
-        existing.targets.push(target.name);
-        continue;
+      accessTargets.set(path, [...(accessTargets.get(path) ?? []), target]);
+    }
+    for (const [path, targets] of accessTargets) {
+      const shared = targets.length > 1;
+      const counters = new Map<string, LogCounters>();
+      for (const target of targets) {
+        const key = stateKey(path, target.name, shared);
+        counters.set(target.name, {
+          traffic: new MinuteTraffic({ pending: state?.traffic[key] ?? [] }),
+          minutes: new UpstreamMinutes('access', { pending: state?.upstreamMinutes?.[key] ?? [] }),
+        });
       }
       this.#tailers.set(path, {
         tailer: tailer(path),
-        traffic: new MinuteTraffic({ pending: state?.traffic[path] ?? [] }),
-        minutes: new UpstreamMinutes('access', { pending: state?.upstreamMinutes?.[path] ?? [] }),
-        targets: [target.name],
+        kind: 'access',
+        counters,
+        targets: targets.map((t) => t.name),
+        ...(shared
+          ? { shared: new SharedAccessLog(new TargetAttribution(targets.map((t) => targetIdentity(t)))) }
+          : {}),
       });
     }
     for (const target of this.config.targets) {
@@ -231,15 +265,23 @@ export class Watcher {
       const existing = this.#tailers.get(path);
       if (existing) {
         // A path named as both an access and an error log is read as the access log it was named first.
-        if (existing.minutes.kind === 'error') existing.targets.push(target.name);
+        if (existing.kind === 'error') existing.targets.push(target.name);
         continue;
       }
       this.#tailers.set(path, {
         tailer: tailer(path),
-        minutes: new UpstreamMinutes('error', {
-          pending: state?.upstreamMinutes?.[path] ?? [],
-          utcOffsetMinutes: parseUtcOffset(target.nginx.utcOffset, -new Date(now).getTimezoneOffset()),
-        }),
+        kind: 'error',
+        counters: new Map([
+          [
+            '',
+            {
+              minutes: new UpstreamMinutes('error', {
+                pending: state?.upstreamMinutes?.[path] ?? [],
+                utcOffsetMinutes: parseUtcOffset(target.nginx.utcOffset, -new Date(now).getTimezoneOffset()),
+              }),
+            },
+          ],
+        ]),
         targets: [target.name],
       });
     }
@@ -367,6 +409,7 @@ export class Watcher {
       });
       const previous = this.#lastResults.get(result.target);
       this.#lastResults.set(result.target, result);
+      this.#emit({ type: 'probe', at: this.#iso(), result });
       if (result.ok) delete this.#failingSince[result.target];
       else this.#failingSince[result.target] ??= Date.parse(result.at);
       if (previous === undefined || previous.ok !== result.ok) {
@@ -386,8 +429,18 @@ export class Watcher {
     for (const [path, entry] of this.#tailers) {
       try {
         for (const line of await entry.tailer.poll()) {
-          entry.traffic?.addLine(line.text);
-          entry.minutes.addLine(line.text);
+          if (entry.shared === undefined) {
+            for (const counters of entry.counters.values()) {
+              counters.traffic?.addLine(line.text);
+              counters.minutes.addLine(line.text);
+            }
+            continue;
+          }
+          for (const target of entry.shared.targetsOf(line.text)) {
+            const counters = entry.counters.get(target)!;
+            counters.traffic?.addLine(line.text);
+            counters.minutes.addLine(line.text);
+          }
         }
         entry.readError = undefined;
       } catch (error) {
@@ -398,52 +451,73 @@ export class Watcher {
           this.#emit({ type: 'warning', at: this.#iso(), message });
         }
       }
-      for (const minute of entry.minutes.takeComplete(now)) {
-        for (const target of entry.targets) {
-          this.#lastUpstreamMinutes.set(
-            target,
-            summarizeMinute(this.#lastUpstreamMinutes.get(target), minute),
-          );
-        }
-      }
-      const droppedMinutes = entry.minutes.takeDropped();
-      // The access log's late lines are reported once, below, by its Status5xxShare counter.
-      if (entry.traffic === undefined && droppedMinutes.late > 0) {
+      const unattributed = entry.shared?.takeUnattributed() ?? 0;
+      if (unattributed > 0 && !entry.unattributedWarned) {
+        entry.unattributedWarned = true;
         this.#emit({
           type: 'warning',
           at: this.#iso(),
-          message: `${path}: ${droppedMinutes.late} line(s) arrived after their minute was counted; not counted`,
+          message: `${path} is shared by ${entry.targets.join(', ')}: ${unattributed} line(s) match no target's nginx.serverNames/probe host or upstreams and count for none (said once; see "Targets that share one access log" in the README)`,
         });
       }
-      if (entry.traffic === undefined) continue;
-      for (const minute of entry.traffic.takeComplete(now)) {
-        for (const target of entry.targets) {
-          this.#lastMinutes.set(target, minute);
-          // The same derivation as the AWS log-rate Lambda: a ratio of sums over the window, guarded.
-          const window = this.definitions.find((d) => d.id === `${target}-error-rate`)?.window;
-          if (window === undefined) continue;
-          const recent = [...(this.#recentMinutes.get(target) ?? []), minute].filter(
-            (m) => m.minuteMs > minute.minuteMs - window.minutes * 60_000,
-          );
-          this.#recentMinutes.set(target, recent);
-          const value = status5xxShare(recent, minute.minuteMs, window);
-          if (value === undefined) continue;
-          this.#evaluator.putMetric({
-            name: 'Status5xxShare',
-            dimensions: { Target: target },
-            value,
-            atMs: minute.minuteMs,
-          });
-        }
+      for (const [key, counters] of entry.counters) {
+        const targets = entry.kind === 'error' ? entry.targets : [key];
+        this.#countMinutes(path, targets, counters, now, entry.shared !== undefined);
       }
-      const dropped = entry.traffic.takeDropped();
-      if (dropped.late > 0) {
-        this.#emit({
-          type: 'warning',
-          at: this.#iso(),
-          message: `${path}: ${dropped.late} line(s) arrived after their minute was counted; not counted`,
+    }
+  }
+
+  /** Hands one target's (or an error log's) finished minutes to the status view and the alarms. */
+  #countMinutes(
+    path: string,
+    targets: readonly string[],
+    counters: LogCounters,
+    now: number,
+    shared: boolean,
+  ): void {
+    for (const minute of counters.minutes.takeComplete(now)) {
+      for (const target of targets) {
+        this.#lastUpstreamMinutes.set(target, summarizeMinute(this.#lastUpstreamMinutes.get(target), minute));
+      }
+    }
+    const droppedMinutes = counters.minutes.takeDropped();
+    const where = shared ? `${path} (${targets.join(', ')})` : path;
+    // The access log's late lines are reported once, below, by its Status5xxShare counter.
+    if (counters.traffic === undefined && droppedMinutes.late > 0) {
+      this.#emit({
+        type: 'warning',
+        at: this.#iso(),
+        message: `${where}: ${droppedMinutes.late} line(s) arrived after their minute was counted; not counted`,
+      });
+    }
+    if (counters.traffic === undefined) return;
+    for (const minute of counters.traffic.takeComplete(now)) {
+      for (const target of targets) {
+        this.#lastMinutes.set(target, minute);
+        // The same derivation as the AWS log-rate Lambda: a ratio of sums over the window, guarded.
+        const window = this.definitions.find((d) => d.id === `${target}-error-rate`)?.window;
+        if (window === undefined) continue;
+        const recent = [...(this.#recentMinutes.get(target) ?? []), minute].filter(
+          (m) => m.minuteMs > minute.minuteMs - window.minutes * 60_000,
+        );
+        this.#recentMinutes.set(target, recent);
+        const value = status5xxShare(recent, minute.minuteMs, window);
+        if (value === undefined) continue;
+        this.#evaluator.putMetric({
+          name: 'Status5xxShare',
+          dimensions: { Target: target },
+          value,
+          atMs: minute.minuteMs,
         });
       }
+    }
+    const dropped = counters.traffic.takeDropped();
+    if (dropped.late > 0) {
+      this.#emit({
+        type: 'warning',
+        at: this.#iso(),
+        message: `${where}: ${dropped.late} line(s) arrived after their minute was counted; not counted`,
+      });
     }
   }
 
@@ -538,10 +612,13 @@ export class Watcher {
     for (const [path, entry] of this.#tailers) {
       const position = entry.tailer.position();
       if (position) tailers[path] = position;
-      const pending = entry.traffic?.pending() ?? [];
-      if (pending.length > 0) traffic[path] = pending;
-      const minutes = entry.minutes.pending();
-      if (minutes.length > 0) upstreamMinutes[path] = minutes;
+      for (const [target, counters] of entry.counters) {
+        const key = entry.kind === 'error' ? path : stateKey(path, target, entry.shared !== undefined);
+        const pending = counters.traffic?.pending() ?? [];
+        if (pending.length > 0) traffic[key] = pending;
+        const minutes = counters.minutes.pending();
+        if (minutes.length > 0) upstreamMinutes[key] = minutes;
+      }
     }
     return {
       version: 1,
@@ -652,6 +729,19 @@ export class Watcher {
   /** Reports a problem of the pipeline itself as a `warning` event. */
   warn(message: string): void {
     this.#emit({ type: 'warning', at: this.#iso(), message });
+  }
+
+  /**
+   * Gives the terminal back at once (normal screen, cursor shown): for a process that exits before
+   * {@link stop} has finished. Idempotent; `stop` does it too.
+   */
+  closeView(): void {
+    this.#view.close();
+  }
+
+  /** Shows a notice of the program on the terminal screen; false when there is no screen (print it instead). */
+  note(message: string): boolean {
+    return this.#view.note(`${this.#iso()} ${message}`);
   }
 
   #render(): void {

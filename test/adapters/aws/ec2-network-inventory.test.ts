@@ -132,6 +132,8 @@ describe('Ec2NetworkInventory (SDK mocked)', () => {
 
     const first = ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input;
     expect(first).toMatchObject({ InstanceIds: ['i-0123456789abcdef0', 'i-0fedcba9876543210'] });
+    // EC2 answers InvalidParameterCombination to MaxResults with InstanceIds (DescribeInstances API).
+    expect(first.MaxResults).toBeUndefined();
     const byVpc = [{ Name: 'vpc-id', Values: ['vpc-aaa'] }];
     for (const command of [
       DescribeNetworkInterfacesCommand,

@@ -197,6 +197,70 @@ describe('time and identity: host facts that do not fit the failures are context
     );
   });
 
+  describe('a kill known by nothing but its time must fall between the upstream answering and failing', () => {
+    // A fresh kill of some `node` 10 s before the first refusal, no service hint: only the access log can
+    // tell whether the upstream was alive to be killed.
+    const fresh: OomKill = {
+      line: '2026-12-06T20:20:00,000001+00:00 Memory cgroup out of memory: Killed process 5151 (MainThread) total-vm:1315264kB',
+      pid: 5151,
+      process: 'MainThread',
+      at: '2026-12-06T20:20:00Z',
+      cgroup: '/somebody-else',
+    };
+    const answered = (firstAnsweredAt?: string, lastAnsweredAt?: string) =>
+      traffic({
+        requests: 10,
+        byUpstream: {
+          '127.0.0.1:3000': {
+            requests: 10,
+            failures: 5,
+            byStatus: { '200': 5, '502': 5 },
+            ...(firstAnsweredAt ? { firstAnsweredAt } : {}),
+            ...(lastAnsweredAt ? { lastAnsweredAt } : {}),
+          },
+        },
+      });
+    const diagnose = (extra: Partial<DiagnosisEvidence>, lines = repeat(5, LINE.refused)) =>
+      classify(evidence(lines, { facts: facts({ oomKills: [...NOISE_KILLS, fresh] }), extra }));
+
+    it('blames the kill when the upstream answered before it and never after', () => {
+      const result = diagnose({ traffic: answered('2026-12-06T20:19:00Z', '2026-12-06T20:19:55Z') });
+      expect(result.verdict.rootCause).toBe('resource-memory-oom');
+      expect(result.verdict.confidence).toBeLessThan(0.8);
+    });
+
+    it.each([
+      ['the upstream never answered in the window', answered(), 'the upstream never answered in the window'],
+      [
+        'the upstream still answered after the kill',
+        answered('2026-12-06T20:19:00Z', '2026-12-06T20:20:40Z'),
+        'the upstream still answered after it (last at 20:20)',
+      ],
+    ])('keeps upstream-down and says why when %s', (_, summary, why) => {
+      const result = diagnose({ traffic: summary });
+      expect(result.verdict.rootCause).toBe('upstream-down');
+      const context = result.findings.find(
+        (f) => f.category === 'resource-memory-oom' && f.severity === 'info',
+      );
+      expect(context?.title).toContain(`pid 5151 (MainThread) at 20:20, 10 seconds before the first refusal`);
+      expect(context?.title).toContain(why);
+    });
+
+    it('keeps upstream-down for a kill after the first refusal (nginx had already lost the upstream)', () => {
+      const result = diagnose({ traffic: answered('2026-12-06T20:19:00Z', '2026-12-06T20:19:30Z') }, [
+        ...repeat(3, LINE.refused, '20:19'),
+        ...repeat(3, LINE.refused),
+      ]);
+      expect(result.verdict.rootCause).toBe('upstream-down');
+      expect(result.findings.map((f) => f.title).join('\n')).toContain('it came after the first refusal');
+    });
+
+    it('weighs by time alone when the access log names no upstreams (combined format)', () => {
+      const result = diagnose({ traffic: traffic({ requests: 10, format: 'combined' }) });
+      expect(result.verdict.rootCause).toBe('resource-memory-oom');
+    });
+  });
+
   it('blames the OOM killer for a kill in the systemd unit’s cgroup minutes before the first refusal, not for one in another cgroup', () => {
     const unitKill: OomKill = {
       line: '2026-12-06T20:12:00,000001+00:00 Out of memory: Killed process 777 (python3) total-vm:1kB',
@@ -302,7 +366,15 @@ describe('coverage: never healthy on evidence that could not be read', () => {
           requests: 30,
           status5xx: 25,
           byStatus: { '200': 5, '502': 25 },
-          byUpstream: { '127.0.0.1:3000': { requests: 30, failures: 25, byStatus: { '200': 5, '502': 25 } } },
+          byUpstream: {
+            '127.0.0.1:3000': {
+              requests: 30,
+              failures: 25,
+              byStatus: { '200': 5, '502': 25 },
+              firstAnsweredAt: '2026-12-06T20:19:00Z',
+              lastAnsweredAt: '2026-12-06T20:19:30Z',
+            },
+          },
           samples: ['GET / -> 502 (upstream 127.0.0.1:3000: 502)'],
         }),
         coverage: {
@@ -321,6 +393,47 @@ describe('coverage: never healthy on evidence that could not be read', () => {
     expect(result.verdict.upstream).toBe('127.0.0.1:3000');
     expect(result.verdict.confidence).toBeLessThan(0.5);
     expect(result.findings.some((f) => f.title.includes('none of the 40 lines of the error log'))).toBe(true);
+  });
+
+  describe('the error log is missing, the access log names an upstream that never answered', () => {
+    const missingErrorLog = (hostFacts: HostFacts) => {
+      const e = evidence([], {
+        facts: hostFacts,
+        extra: {
+          accessLogSource: '/var/log/nginx/access.log',
+          traffic: traffic({
+            requests: 6,
+            status5xx: 6,
+            byStatus: { '502': 6 },
+            byUpstream: { '127.0.0.1:3000': { requests: 6, failures: 6, byStatus: { '502': 6 } } },
+            samples: ['GET / -> 502 (upstream 127.0.0.1:3000: 502)'],
+          }),
+        },
+      });
+      delete e.errorLog;
+      e.coverage = {
+        errorLog: cov({ state: 'missing', lines: 0, unreadable: 0, samples: [], error: 'ENOENT' }),
+        accessLog: cov({ state: 'read', lines: 6, unreadable: 0, samples: [] }),
+      };
+      return classify(e);
+    };
+
+    it('answers upstream-down, with less confidence, when nothing listens on its address', () => {
+      const result = missingErrorLog(facts());
+      expect(result.verdict).toMatchObject({ rootCause: 'upstream-down', upstream: '127.0.0.1:3000' });
+      expect(result.verdict.confidence).toBeLessThanOrEqual(0.6);
+      expect(result.verdict.summary).toContain('The error log could not be read');
+      expect(result.findings[0]!.evidence.map((e) => e.source)).toContain('ss -tlnp (local)');
+    });
+
+    it('does not guess when something listens there now', () => {
+      const listening = facts({
+        listeners: [
+          { proto: 'tcp', address: '127.0.0.1:3000', port: 3000, pids: [4242], processes: ['node'] },
+        ],
+      });
+      expect(missingErrorLog(listening).verdict.rootCause).toBe('unknown');
+    });
   });
 
   it('is not healthy when the error log has no failure but the access log could not be read', () => {

@@ -199,6 +199,29 @@ describe('TrafficAggregator', () => {
     expect(stats.upstreamAnswered5xx[peerOf('/fault/refused')]).toBeUndefined();
   });
 
+  it('records when each upstream answered (a status of its own), not when nginx wrote 502 for it', () => {
+    const lines = fixtureLines(GW);
+    const { summary } = aggregate([fixtureBytes(GW)]);
+    const iso = (l: string) => new Date(Date.parse(l.split('\t')[1]!)).toISOString().replace('.000Z', 'Z');
+    const ok = peerOf('/ok');
+    const answeredByOk = lines.filter((l) => {
+      const f = l.split('\t');
+      return f[4] === ok && /^[1-4]\d\d$/.test(f[5]!);
+    });
+    expect(answeredByOk.length).toBeGreaterThan(0);
+    expect(summary.byUpstream[ok]).toMatchObject({
+      firstAnsweredAt: iso(answeredByOk[0]!),
+      lastAnsweredAt: iso(answeredByOk.at(-1)!),
+    });
+    // A refused upstream never answered: nginx wrote the 502 alone.
+    const refused = summary.byUpstream[peerOf('/fault/refused')]!;
+    expect(refused.failures).toBeGreaterThan(0);
+    expect(refused.firstAnsweredAt).toBeUndefined();
+    expect(refused.lastAnsweredAt).toBeUndefined();
+    // An upstream that answered 502 itself was alive then.
+    expect(summary.byUpstream[peerOf('/fault/app-502')]!.lastAnsweredAt).toBeDefined();
+  });
+
   it('counts every attempt of a retry list against its own peer with its own status', () => {
     const retries = linesWith(GW, '/fault/retry').map((l) => parseAccessLogLine(l)!);
     const { summary } = aggregate([fixtureBytes(GW)]);

@@ -105,11 +105,27 @@ describe("nginx's own failures", () => {
     ['[error] 7#7: wrong ident 4242 response for api.internal, expect 17', 'api.internal'],
     ['[error] 7#7: *3 api.internal could not be resolved (110: Operation timed out)', 'api.internal'],
     ['[error] 7#7: resolver failed', undefined],
+    [
+      '[error] 7#7: *1 [lua] access.lua:202: authorize(): got error during access token request: accounts.example.com could not be resolved (110: Operation timed out)',
+      'accounts.example.com',
+    ],
+    [
+      "[error] 16#0: upstream-dynamic-servers: 'member_host' could not be resolved (110: Operation timed out)",
+      'member_host',
+    ],
   ])('reads the resolver line %s as upstream-dns without a request', (line, peer) => {
     const failure = classify(line);
     expect(failure).toMatchObject({ kind: 'dns', rootCause: 'upstream-dns' });
     expect(failure?.peer).toBe(peer);
     expect(failure?.errno).toBeUndefined();
+  });
+
+  it("reads the proxy_connect module's `while connecting to upstream(proxy_connect)` as a connect timeout", () => {
+    expect(
+      classify(
+        '[error] 10#0: *55 upstream timed out (110: Connection timed out) while connecting to upstream(proxy_connect), client: 192.168.99.1, server: , request: "CONNECT i.example.com:443 HTTP/1.1", host: "i.example.com:443"',
+      ),
+    ).toMatchObject({ kind: 'connect-timeout', rootCause: 'upstream-connect-timeout' });
   });
 
   it('reads a gRPC RST_STREAM or GOAWAY with an error code as the upstream rejecting the request', () => {

@@ -3,6 +3,7 @@ import type { IncidentRecord } from '../../../lambdas/core/incident/lifecycle.ts
 import {
   formatEvent,
   LiveView,
+  renderScreen,
   renderStatus,
   type WatchStatus,
 } from '../../../lambdas/local/watch/status-view.ts';
@@ -73,29 +74,68 @@ describe('the watch status view', () => {
     );
   });
 
-  it('redraws the block in place on a terminal, with events scrolling above it', () => {
+  it('draws on the alternate screen in place: cursor home, lines erased to their end, the rest erased', () => {
     const written: string[] = [];
-    const live = new LiveView({ mode: 'tty', write: (t) => written.push(t), columns: () => 200 });
+    const live = new LiveView({
+      mode: 'tty',
+      write: (t) => written.push(t),
+      columns: () => 200,
+      rows: () => 30,
+    });
     live.render(status, NOW);
-    const height = renderStatus(status, NOW).length;
-    live.render(status, NOW);
-    expect(written[1]).toBe(`\x1b[${height}F\x1b[J`);
-    written.length = 0;
+    expect(written[0]!.startsWith('\x1b[?1049h\x1b[?25l\x1b[H')).toBe(true);
+    expect(written[0]).toContain('\x1b[J\x1b[30;1H');
     live.event({ type: 'warning', at: '2026-11-24T06:01:05Z', message: 'something' });
-    expect(written[0]).toBe(`\x1b[${height}F\x1b[J`);
-    expect(written[1]).toBe('2026-11-24T06:01:05Z warning: something\n');
-    expect(written[2]).toContain('gatewatch watch: 2 targets');
+    expect(written[1]!.startsWith('\x1b[H')).toBe(true);
+    expect(written[1]).toContain('recent events:');
+    expect(written[1]).toContain('2026-11-24T06:01:05Z warning: something');
+    written.length = 0;
+    live.render(status, NOW);
+    expect(written).toEqual([]); // the same frame is not written twice
+    live.close();
+    expect(written[0]!.startsWith('\x1b[?1049l\x1b[?25h')).toBe(true);
+    expect(written[0]).toContain('gatewatch watch: 2 targets');
+    live.close();
+    expect(written).toHaveLength(1);
   });
 
-  it('cuts lines to the terminal width so the block height stays its line count', () => {
-    const written: string[] = [];
-    const live = new LiveView({ mode: 'tty', write: (t) => written.push(t), columns: () => 40 });
-    live.render(status, NOW);
-    const lines = written
-      .join('')
-      .replace(/\x1b\[\?25l/g, '')
-      .split('\n');
-    for (const line of lines) expect(line.length).toBeLessThanOrEqual(39);
+  it('fits 50 targets into a 24x80 terminal: failing targets first, the rest counted', () => {
+    const many: WatchStatus = {
+      ...status,
+      targets: Array.from({ length: 50 }, (_, i) =>
+        i === 37 ? { ...status.targets[0]!, name: 'shop-37' } : { ...status.targets[1]!, name: `app-${i}` },
+      ),
+    };
+    const events = Array.from(
+      { length: 20 },
+      (_, i) => `2026-11-24T06:01:0${i % 10}Z warning: ${'x'.repeat(200)}`,
+    );
+    const lines = renderScreen(many, NOW, { rows: 24, columns: 80 }, events);
+    expect(lines.length).toBeLessThanOrEqual(23);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(79);
+    expect(lines[2]).toMatch(/^shop-37\s+FAIL 502/);
+    expect(lines.join('\n')).toMatch(/\+\d+ more: \d+ healthy/);
+    const shownTargets = lines.filter((l) => /^(app|shop)-\d+ /.test(l)).length;
+    const more = Number(/\+(\d+) more/.exec(lines.join('\n'))![1]);
+    expect(shownTargets + more).toBe(50);
+    expect(lines).toContain('open incidents (1):');
+    expect(lines.join('\n')).toContain('recent events:');
+  });
+
+  it('keeps a tiny terminal within its rows', () => {
+    for (const rows of [1, 2, 3, 5, 8]) {
+      const lines = renderScreen(status, NOW, { rows, columns: 30 }, ['e1', 'e2']);
+      expect(lines.length).toBeLessThanOrEqual(Math.max(1, rows - 1));
+    }
+  });
+
+  it('shows control characters from logs as \\xHH, never as terminal commands', () => {
+    const line = formatEvent({
+      type: 'warning',
+      at: '2026-11-24T06:01:05Z',
+      message: 'bad \x1b[2J host\nsecond line',
+    });
+    expect(line).toBe('2026-11-24T06:01:05Z warning: bad \\x1b[2J host\\x0asecond line');
   });
 
   it('writes plain lines and no escape codes when not on a terminal', () => {
@@ -104,8 +144,7 @@ describe('the watch status view', () => {
     live.render(status, NOW);
     live.event({ type: 'incident-diagnosed', at: '2026-11-24T06:00:05Z', incident: open });
     expect(written).toEqual([
-      '2026-11-24T06:00:05Z shop: upstream-down (127.0.0.1:3000), confidence 0.95: Nothing listens on 127.0.0.1:3000.\n' +
-        '                     report: /srv/incidents/shop-20261124T060005Z-ab12/report.json\n',
+      '2026-11-24T06:00:05Z shop: upstream-down (127.0.0.1:3000), confidence 0.95: Nothing listens on 127.0.0.1:3000.  report: /srv/incidents/shop-20261124T060005Z-ab12/report.json\n',
     ]);
   });
 

@@ -221,7 +221,8 @@ export function outcomeSummary(outcomes: readonly NotificationRecord[]): string 
 export function consoleLink(location: string): string {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
   if (!match) return location;
-  return `https://console.aws.amazon.com/s3/object/${match[1]}?prefix=${encodeURIComponent(match[2]!)}`;
+  // Slashes stay as they are (legal in a query, and how the console itself writes the prefix).
+  return `https://console.aws.amazon.com/s3/object/${match[1]}?prefix=${encodeURIComponent(match[2]!).replace(/%2F/g, '/')}`;
 }
 
 export async function notify(raw: unknown, deps: StepDeps): Promise<NotifyOutput> {

@@ -282,7 +282,7 @@ describe('the Task Lambdas, run in workflow order against mocked AWS clients', (
     expect(published.Message).toContain(`${report.rootCause}`);
     expect(published.Message).toContain(INSTANCE);
     expect(published.Message).toContain(
-      `Report: https://console.aws.amazon.com/s3/object/${REPORT_BUCKET}?prefix=${encodeURIComponent(`incidents/${input.incidentId}/report.html`)}`,
+      `Report: https://console.aws.amazon.com/s3/object/${REPORT_BUCKET}?prefix=incidents/${input.incidentId}/report.html`,
     );
     const stored = JSON.parse(
       objects.get(`${REPORT_BUCKET}/incidents/${input.incidentId}/report.json`)!.body,

@@ -250,8 +250,8 @@ export class IncidentRunner {
             current.resolvedAt === undefined ? withResolution(current, resolvedAt, why) : current;
           // The notice goes out first, then the report records it: a crash in between re-sends (at least once).
           const before = resolve(report);
-          const notified = alreadyNotified ? before : await this.#notifyReport(before, 'resolve', label);
-          const outcomes = (notified.notifications ?? []).slice((before.notifications ?? []).length);
+          const sent = alreadyNotified ? before : await this.#notifyReport(before, 'resolve', label);
+          const outcomes = (sent.notifications ?? []).slice((before.notifications ?? []).length);
           // A compare-and-swap on report.json (an `ack` or `note` at the same moment is kept), then the index.
           await updateReport(
             this.#deps.store,

@@ -4,6 +4,8 @@
  */
 
 import type { TargetConfig } from './core/config.ts';
+import type { IncidentMessage } from './core/notification.ts';
+import type { SecretRef } from './core/notify-config.ts';
 import type { LedgerEntry } from './core/remediation/guardrails.ts';
 
 /** Reads nginx log lines in a time window. Lines arrive in the order nginx wrote them. */
@@ -98,10 +100,22 @@ export function isConditionalStore(store: ReportStore): store is ConditionalRepo
 export interface Notification {
   subject: string;
   text: string;
+  /** The HTML alternative (mail). */
+  html?: string;
+  /** The incident the notification is about: channels with their own format (Slack, PagerDuty, the
+   * webhook) and mail threading are built from it. */
+  incident?: IncidentMessage;
 }
 
 export interface Notifier {
+  /** The channel's name in the report's `notifications` section: `email`, `slack`, `webhook`, … */
+  readonly channel?: string;
   notify(notification: Notification): Promise<void>;
+}
+
+/** Reads a secret named in the configuration (`{ env }`, `{ ssmParameter }`, `{ secretsManager }`). */
+export interface SecretResolver {
+  resolve(ref: SecretRef): Promise<string>;
 }
 
 export interface Clock {

@@ -5,6 +5,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { PATTERNS, SERVICE_NAME_PATTERNS } from './diagnostics/params.ts';
+import { NotifyConfigSchema, SilenceWindowSchema } from './notify-config.ts';
 import { ProbeConfigSchema } from './probe/schema.ts';
 import { RemediationConfigSchema } from './remediation/config.ts';
 
@@ -166,6 +167,8 @@ export const TargetConfigSchema = z.strictObject({
   aws: AwsTargetSchema.optional(),
   /** Repair after diagnosis: off (suggest) unless configured; see core/remediation/config.ts. */
   remediation: RemediationConfigSchema.optional(),
+  /** Maintenance windows: reports are still written, nobody is notified. */
+  silence: z.array(SilenceWindowSchema).max(50).optional(),
   /** Availability objective for the incident index's availability and error budget (probe history). */
   slo: z
     .strictObject({
@@ -192,19 +195,7 @@ export const GatewatchConfigSchema = z
           .optional(),
       })
       .default({ dir: './incidents' }),
-    notify: z
-      .strictObject({
-        email: z.array(z.email('must be an e-mail address like oncall@example.com')).default([]),
-        smtp: z
-          .strictObject({
-            host: z.string().min(1),
-            port: z.number().int().min(1).max(65535, 'must be a TCP port (1-65535)'),
-            secure: z.boolean().default(false),
-            from: z.email('must be an e-mail address').default('gatewatch@localhost'),
-          })
-          .optional(),
-      })
-      .default({ email: [] }),
+    notify: NotifyConfigSchema.default({ email: [] }),
     network: z
       .strictObject({
         /** An EC2 snapshot (`gatewatch network --capture`) for local network-path checks. */

@@ -89,6 +89,15 @@ export interface UpstreamFailure {
 export type AccessLogFormat = 'gatewatch' | 'combined' | 'unknown';
 
 /** Per-minute traffic, for the report's chart. `minute` is ISO-8601 at :00. */
+/** Like {@link TrafficMinute}, for one second (`second` is its ISO-8601 start). */
+export interface TrafficSecond {
+  second: string;
+  requests: number;
+  status5xx: number;
+  status502: number;
+  status504: number;
+}
+
 export interface TrafficMinute {
   minute: string;
   requests: number;
@@ -118,6 +127,8 @@ export interface TrafficSummary {
   /** Lines that could not be read as any known format: counted, skipped. */
   malformed: number;
   perMinute: TrafficMinute[];
+  /** Per-second counts when the traffic spans a few minutes at most (a chart for short windows). */
+  perSecond?: TrafficSecond[];
   firstAt?: string;
   lastAt?: string;
   /** A few failing requests (already redacted), newest last, for the evidence. */
@@ -177,12 +188,28 @@ export interface Report {
   durationSeconds?: number;
   /** What gatewatch proposed, ran and verified to repair it (absent when the target has no remediation step). */
   remediation?: RemediationSection;
+  /** Every channel's outcome for every notification of this incident (open, resolve), oldest first. */
+  notifications?: NotificationRecord[];
   /** Earlier incidents with the same fingerprint (see `core/incident/recurrence.ts`); set when the report is written. */
   recurrence?: Recurrence;
   /** Acknowledgements, notes and manual resolutions by people, oldest first. */
   activity?: IncidentActivity[];
   /** Who resolved the incident by hand (`gatewatch resolve`); absent when it recovered on its own. */
   resolvedBy?: string;
+}
+
+/** One channel's outcome for one notification (`lambdas/core/notification.ts` builds them). */
+export interface NotificationRecord {
+  event: 'open' | 'resolve';
+  /** `email`, `slack`, `webhook`, `pagerduty`, `sns`, `console`, or `all` for a decision about every channel. */
+  channel: string;
+  status: 'sent' | 'failed' | 'silenced' | 'skipped';
+  attempts: number;
+  at: string;
+  /** The last attempt's error, redacted. */
+  error?: string;
+  /** Why it was silenced or skipped. */
+  detail?: string;
 }
 
 /** "This happened before": the incident's fingerprint and the earlier incidents that share it. */

@@ -8,6 +8,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 
 /** CloudWatch namespace of gatewatch's own metrics. */
 export const METRICS_NAMESPACE = 'Gatewatch';
@@ -27,7 +28,7 @@ export function createObservability(serviceName: string): Observability {
 /** `fn` wrapped in middy with logging and metrics; typed errors pass through untouched. */
 export function observed<TEvent, TResult>(
   observability: Observability,
-  fn: (event: TEvent) => Promise<TResult>,
+  fn: (event: TEvent, context: Context) => Promise<TResult>,
 ): middy.MiddyfiedHandler<TEvent, TResult> {
   return middy<TEvent, TResult>(fn)
     .use(injectLambdaContext(observability.logger, { resetKeys: true }))

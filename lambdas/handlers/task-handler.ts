@@ -97,10 +97,15 @@ export function taskHandler<T extends WorkflowTaskName>(task: T, factories: Port
   const step = WORKFLOW_TASKS[task].step;
   const observability = createObservability(`gatewatch-${step}`);
   let deps: StepDeps | undefined;
-  return observed(observability, async (event: unknown): Promise<unknown> => {
+  return observed(observability, async (event: unknown, context): Promise<unknown> => {
     deps ??= awsStepDeps(task, factories, process.env);
     try {
-      const output = await STEPS[step](event, deps);
+      const output = await STEPS[step](event, {
+        ...deps,
+        ...(typeof context?.getRemainingTimeInMillis === 'function'
+          ? { timeLeftMs: () => context.getRemainingTimeInMillis() }
+          : {}),
+      });
       observability.metrics.addMetric('TaskSucceeded', MetricUnit.Count, 1);
       return output;
     } catch (error) {

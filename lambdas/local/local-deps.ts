@@ -1,5 +1,8 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleNotifier, SilentNotifier } from '../adapters/local/console-notifier.ts';
+import { pathToFileURL } from 'node:url';
+import { ConsoleNotifier } from '../adapters/local/console-notifier.ts';
+import { EnvSecretResolver } from '../adapters/local/env-secret-resolver.ts';
 import { FileLogSource } from '../adapters/local/file-log-source.ts';
 import { FileRemediationLedger } from '../adapters/local/file-remediation-ledger.ts';
 import { APPROVALS_DIR_NAME, FolderApprovalGate } from '../adapters/local/folder-approval-gate.ts';
@@ -9,17 +12,25 @@ import { LocalDiagnosticsDispatcher } from '../adapters/local/local-diagnostics-
 import { ProbeHistoryFiles } from '../adapters/local/probe-history-files.ts';
 import { ShellCommandRunner } from '../adapters/local/shell-command-runner.ts';
 import { ShellRemediationRunner } from '../adapters/local/shell-remediation-runner.ts';
-import type { SmtpNotifier } from '../adapters/local/smtp-notifier.ts';
 import { SnapshotNetworkInventory } from '../adapters/local/snapshot-network-inventory.ts';
+import {
+  type LazySmtpChannel,
+  notificationChannels,
+  smtpChannel,
+} from '../adapters/notification-channels.ts';
 import type { GatewatchConfig } from '../core/config.ts';
 import type { DiagnosticsDispatcher, Notifier } from '../ports.ts';
 import type { RemediationPorts, StepDeps } from '../steps/deps.ts';
+import { NotifierChannels } from '../steps/notify.ts';
 
 export interface LocalDepsOptions {
   /** Reports folder; the configuration's `reports.dir` by default. */
   out?: string;
-  /** `silent` for commands that print the verdict themselves. */
-  notify?: 'console' | 'silent';
+  /**
+   * `console`: the configured channels and the console; `silent`: the configured channels only (commands
+   * that print the verdict themselves); `none`: nobody (a manual `diagnose` without `--notify`).
+   */
+  notify?: 'console' | 'silent' | 'none';
   /** How the diagnostics script reaches the hosts; this machine's shell by default. */
   dispatcher?: DiagnosticsDispatcher;
   /** Replace remediation ports (tests). */
@@ -42,12 +53,15 @@ export function localRemediationPorts(reportsDir: string): RemediationPorts {
 
 /** The local world's ports: files, a folder, this host's shell, the console or SMTP. */
 export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {}): StepDeps {
+  const store = new FolderReportStore(options.out ?? config.reports.dir);
   return {
     config,
     logs: new FileLogSource(),
     dispatcher: options.dispatcher ?? new LocalDiagnosticsDispatcher(new ShellCommandRunner()),
-    store: new FolderReportStore(options.out ?? config.reports.dir),
+    store,
     notifier: localNotifier(config, options.notify ?? 'console'),
+    hostName: hostname(),
+    reportLink: (key) => pathToFileURL(store.locate(key)).href,
     clock: { now: () => new Date() },
     logLocations: (target) => ({
       error: target.nginx.errorLog,
@@ -66,42 +80,19 @@ export function localDeps(config: GatewatchConfig, options: LocalDepsOptions = {
   };
 }
 
-/**
- * The SMTP notifier the configuration asks for (`notify.smtp` and at least one `notify.email`), if any.
- * Its module (nodemailer, some 200 files) is loaded with the first e-mail, not when the CLI starts: a
- * diagnosis without SMTP never pays for it (issue 9: start-up time).
- */
-export function smtpNotifierFor(config: GatewatchConfig): (Notifier & { close(): void }) | undefined {
-  const smtp = config.notify.smtp;
-  if (!smtp || config.notify.email.length === 0) return undefined;
-  const options = {
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    from: smtp.from,
-    to: config.notify.email,
-  };
-  let loaded: Promise<SmtpNotifier> | undefined;
-  const load = () => {
-    loaded ??= import('../adapters/local/smtp-notifier.ts').then((m) => new m.SmtpNotifier(options));
-    return loaded;
-  };
-  return {
-    notify: async (notification) => (await load()).notify(notification),
-    close: () => {
-      void loaded?.then((mail) => mail.close());
-    },
-  };
+/** The SMTP channel the configuration asks for (`notify.smtp` and at least one `notify.email`), if any. */
+export function smtpNotifierFor(config: GatewatchConfig): LazySmtpChannel | undefined {
+  return smtpChannel(config.notify, new EnvSecretResolver());
 }
 
-function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent'): Notifier {
-  const console = mode === 'console' ? new ConsoleNotifier() : new SilentNotifier();
-  const mail = smtpNotifierFor(config);
-  if (!mail) return console;
-  return {
-    async notify(notification) {
-      await console.notify(notification);
-      await mail.notify(notification);
-    },
-  };
+/** The channels `notify` configures, secrets from this process's environment. */
+export function configuredChannels(config: GatewatchConfig): Notifier[] {
+  return notificationChannels(config.notify, new EnvSecretResolver());
+}
+
+function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent' | 'none'): Notifier {
+  if (mode === 'none')
+    return new NotifierChannels([], 'manual diagnose: notifications are sent only with --notify');
+  const channels = configuredChannels(config);
+  return new NotifierChannels(mode === 'console' ? [new ConsoleNotifier(), ...channels] : channels);
 }

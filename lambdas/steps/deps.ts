@@ -47,6 +47,14 @@ export interface StepDeps {
   remediation?: RemediationPorts;
   /** Which world the step runs in, for a step that plans without ports (PlanRemediation's Lambda). */
   world?: 'local' | 'aws';
+  /** This machine's name, for notifications when nginx runs here (`nginxHost` is `local`). */
+  hostName?: string;
+  /** Where a person opens a report file: a file:// URL locally, a console link in AWS. */
+  reportLink?: (key: string) => string;
+  /** Waits between notification retries. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds left before the runtime stops this step (a Lambda's remaining time); unbounded if absent. */
+  timeLeftMs?: () => number;
   /** Probe minutes per target, for the incident index's availability (the watch loop's history locally). */
   probeHistory?: ProbeHistorySource;
 }

@@ -7,7 +7,7 @@
  * round-tripped evidence), so `gatewatch replay` of the same bundle runs the same function on the same
  * bytes: the report it prints is byte-identical to the report.json the diagnosis wrote, offline, without
  * nginx or a network. Fields added to report.json later by the incident's lifecycle (resolution, acks,
- * notes) are not in the bundle: {@link diagnosisPart} strips them from a live report to compare.
+ * notes, notification outcomes) are not in the bundle: {@link diagnosisPart} strips them from a live report to compare.
  */
 
 import { createHash } from 'node:crypto';
@@ -164,9 +164,16 @@ export function replayBundle(bundle: EvidenceBundle): Replay {
 
 /**
  * A live report.json without what the incident's lifecycle added after the diagnosis (resolution,
- * activity, who resolved it): the part a replay reproduces byte for byte.
+ * activity, who resolved it, notification outcomes): the part a replay reproduces byte for byte.
  */
 export function diagnosisPart(report: Report): Report {
-  const { resolvedAt: _r, durationSeconds: _d, activity: _a, resolvedBy: _b, ...rest } = report;
+  const {
+    resolvedAt: _r,
+    durationSeconds: _d,
+    activity: _a,
+    resolvedBy: _b,
+    notifications: _n,
+    ...rest
+  } = report;
   return { ...rest, timeline: report.timeline.filter((e) => !e.event.startsWith('incident resolved')) };
 }

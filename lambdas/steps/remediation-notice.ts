@@ -43,13 +43,3 @@ export function remediationOutcomeOf(raw: unknown): RemediationNotice | undefine
   }
   return undefined;
 }
-
-export function remediationLines(notice: RemediationNotice | undefined): string[] {
-  if (!notice) return [];
-  const lines = ['', `Remediation: ${notice.status} — ${notice.reason}`];
-  if (notice.command) lines.push(`Action: ${notice.command}`);
-  if (notice.status === 'suggested' && notice.approveCommand)
-    lines.push(`Approve it: ${notice.approveCommand}`);
-  if (notice.escalated) lines.push('ESCALATION: the incident is not repaired; a person must take over.');
-  return lines;
-}

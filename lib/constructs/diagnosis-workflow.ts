@@ -4,7 +4,7 @@
  * Lambda is wired (permissions and environment together) to the capabilities `TASK_CAPABILITIES` lists
  * for its Task, and the state machine's role may invoke these Lambdas and nothing else.
  */
-import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -74,6 +74,50 @@ const TASK_MEMORY_MB: Record<WorkflowTaskName, number> = {
 
 function kebab(task: WorkflowTaskName): string {
   return WORKFLOW_TASKS[task].step;
+}
+
+/**
+ * Read access to exactly the secrets `notify` names (Slack, the webhook, PagerDuty): SSM parameters by
+ * name, Secrets Manager secrets by ARN (or by name, with the random suffix Secrets Manager appends).
+ * Nothing when no channel has a secret in AWS. A secret named as an environment variable cannot reach a
+ * Lambda without being written into the template, so it is a synth warning and that channel fails (and
+ * is recorded) at run time.
+ */
+function grantNotificationSecrets(scope: Construct, role: iam.IRole, config: GatewatchConfig): void {
+  const { slack, webhook, pagerduty } = config.notify;
+  const refs = [slack?.webhookUrl, webhook?.secret, pagerduty?.routingKey].filter((ref) => ref !== undefined);
+  const stack = Stack.of(scope);
+  const parameters: string[] = [];
+  const secrets: string[] = [];
+  for (const ref of refs) {
+    if ('ssmParameter' in ref) {
+      const name = ref.ssmParameter.replace(/^\//, '');
+      parameters.push(stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name }));
+    } else if ('secretsManager' in ref) {
+      secrets.push(
+        ref.secretsManager.startsWith('arn:')
+          ? ref.secretsManager
+          : stack.formatArn({
+              service: 'secretsmanager',
+              resource: 'secret',
+              resourceName: `${ref.secretsManager}-??????`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+      );
+    } else {
+      Annotations.of(scope).addWarning(
+        `notify names the environment variable ${ref.env} for a secret: in AWS name an SSM parameter or a Secrets Manager secret, or that channel fails`,
+      );
+    }
+  }
+  if (parameters.length > 0)
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: parameters }),
+    );
+  if (secrets.length > 0)
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }),
+    );
 }
 
 export class DiagnosisWorkflow extends Construct {
@@ -168,6 +212,7 @@ export class DiagnosisWorkflow extends Construct {
       case 'notifier':
         props.notifications.grantPublish(lambda);
         lambda.addEnvironment(LAMBDA_ENV.topicArn, props.notifications.topic.topicArn);
+        grantNotificationSecrets(this, fn.role, props.config);
         return;
       case 'approvals':
         this.#grantState(fn, props, APPROVALS_PREFIX, ['s3:GetObject', 's3:PutObject']);

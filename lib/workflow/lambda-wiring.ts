@@ -47,7 +47,8 @@ export const BUNDLED_FILES_DEFINE = {
  * - `store`: read and write the incident folders of the report bucket (`ReportStore`);
  * - `diagnostics-send` / `diagnostics-collect`: SSM Run Command with gatewatch's document, split so that
  *   only the send Task may start commands (`DiagnosticsDispatcher`);
- * - `notifier`: publish to the notification topic (`Notifier`);
+ * - `notifier`: publish to the notification topic, and read exactly the SSM parameters and Secrets Manager
+ *   secrets `notify` names for Slack, the webhook and PagerDuty (`Notifier`).
  * - `approvals`: keep approval task tokens under the report bucket's approvals prefix (`ApprovalGate`);
  * - `remediation`: SSM Run Command with the actions document on instances tagged for remediation, the
  *   remediation ledger and locks, the Auto Scaling groups the configuration names (`RemediationPorts`).
@@ -69,7 +70,8 @@ export const TASK_CAPABILITIES = {
   CheckNetworkPath: ['store', 'network'],
   ClassifyAndReport: ['store'],
   WriteDegradedReport: ['store'],
-  Notify: ['notifier'],
+  // The store: the Notify step reads the report it notifies about and records each channel's outcome in it.
+  Notify: ['notifier', 'store'],
   PlanRemediation: ['store'],
   AwaitApproval: ['notifier', 'approvals'],
   Remediate: ['store', 'logs', 'remediation'],

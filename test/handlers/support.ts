@@ -54,26 +54,49 @@ export function lambdaContext(functionName = 'gatewatch-test'): Context {
 }
 
 /**
- * Makes the mocked S3 client behave like a bucket: PutObject stores, GetObject returns what was stored
- * (as a body with `transformToString`, the part of the SDK stream the adapter reads) or NoSuchKey.
+ * Makes the mocked S3 client behave like a bucket: PutObject stores (honouring `If-Match`/`If-None-Match`
+ * with a 412 as S3 does), GetObject returns what was stored with its ETag (as a body with
+ * `transformToString`, the part of the SDK stream the adapter reads) or NoSuchKey.
  */
 export function rememberingS3(
   s3: AwsClientStub<S3Client>,
 ): Map<string, { body: string; contentType?: string }> {
   const objects = new Map<string, { body: string; contentType?: string }>();
+  const etags = new Map<string, string>();
+  let writes = 0;
   s3.on(PutObjectCommand).callsFake(
-    (input: { Bucket: string; Key: string; Body: string; ContentType?: string }) => {
-      objects.set(`${input.Bucket}/${input.Key}`, {
+    (input: {
+      Bucket: string;
+      Key: string;
+      Body: string;
+      ContentType?: string;
+      IfMatch?: string;
+      IfNoneMatch?: string;
+    }) => {
+      const key = `${input.Bucket}/${input.Key}`;
+      const current = etags.get(key);
+      if (
+        (input.IfMatch !== undefined && input.IfMatch !== current) ||
+        (input.IfNoneMatch === '*' && current !== undefined)
+      )
+        throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+          name: 'PreconditionFailed',
+          $metadata: { httpStatusCode: 412 },
+        });
+      objects.set(key, {
         body: input.Body,
         ...(input.ContentType ? { contentType: input.ContentType } : {}),
       });
-      return {};
+      const etag = `"e${++writes}"`;
+      etags.set(key, etag);
+      return { ETag: etag };
     },
   );
   s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
-    const object = objects.get(`${input.Bucket}/${input.Key}`);
+    const key = `${input.Bucket}/${input.Key}`;
+    const object = objects.get(key);
     if (!object) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
-    return { Body: { transformToString: async () => object.body } };
+    return { Body: { transformToString: async () => object.body }, ETag: etags.get(key) };
   });
   return objects;
 }

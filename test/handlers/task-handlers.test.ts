@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   GetCommandInvocationCommand,
@@ -269,7 +269,7 @@ describe('the Task Lambdas, run in workflow order against mocked AWS clients', (
     expect(objects.has(`${REPORT_BUCKET}/incidents/shop-20261124T060500Z-0000dead/report.json`)).toBe(true);
   });
 
-  it('Notify publishes the verdict and the report’s location under a subject SNS accepts', async () => {
+  it('Notify publishes the verdict, the host and a console link to the HTML report under a subject SNS accepts', async () => {
     const output = NotifyOutputSchema.parse(
       await handlers.notify!({ ...reportInput(), report }, lambdaContext()),
     );
@@ -279,19 +279,70 @@ describe('the Task Lambdas, run in workflow order against mocked AWS clients', (
     expect(published.TopicArn).toBe(TOPIC_ARN);
     expect(published.Subject!.length).toBeLessThan(100);
     expect(published.Subject).toContain(report.rootCause);
+    expect(published.Message).toContain(`${report.rootCause}`);
+    expect(published.Message).toContain(INSTANCE);
     expect(published.Message).toContain(
-      `Report: s3://${REPORT_BUCKET}/incidents/${input.incidentId}/report.json`,
+      `Report: https://console.aws.amazon.com/s3/object/${REPORT_BUCKET}?prefix=incidents/${input.incidentId}/report.html`,
     );
+    const stored = JSON.parse(
+      objects.get(`${REPORT_BUCKET}/incidents/${input.incidentId}/report.json`)!.body,
+    );
+    expect(stored.notifications).toEqual([
+      expect.objectContaining({ event: 'open', channel: 'sns', status: 'sent', attempts: 1 }),
+    ]);
   });
 
-  it('lets a typed error reach Step Functions under its own name', async () => {
+  it('keeps an ack written while it was sending: the outcomes are added by compare-and-swap', async () => {
+    const key = `incidents/${input.incidentId}/report.json`;
+    sns.reset();
+    sns.on(PublishCommand).callsFake(async () => {
+      // `gatewatch ack` against the bucket, between the Notify step's read and its write.
+      const acked = JSON.parse(objects.get(`${REPORT_BUCKET}/${key}`)!.body);
+      acked.activity = [{ at: '2026-11-24T06:06:00Z', by: 'alice', action: 'ack' }];
+      await new S3Client({}).send(
+        new PutObjectCommand({
+          Bucket: REPORT_BUCKET,
+          Key: key,
+          Body: `${JSON.stringify(acked, null, 2)}\n`,
+        }),
+      );
+      return { MessageId: 'm-2' };
+    });
+
+    const output = NotifyOutputSchema.parse(
+      await handlers.notify!({ ...reportInput(), report }, lambdaContext()),
+    );
+
+    expect(output.sent).toBe(true);
+    const stored = JSON.parse(objects.get(`${REPORT_BUCKET}/${key}`)!.body);
+    expect(stored.activity).toEqual([{ at: '2026-11-24T06:06:00Z', by: 'alice', action: 'ack' }]);
+    expect(stored.notifications.at(-1)).toMatchObject({ channel: 'sns', status: 'sent', attempts: 1 });
+  });
+
+  it('a publish SNS keeps refusing is retried, recorded in the report with its error, and the report stays whole', async () => {
     sns.reset();
     sns
       .on(PublishCommand)
       .rejects(Object.assign(new Error('Topic does not exist'), { name: 'NotFoundException' }));
 
-    await expect(handlers.notify!({ ...reportInput(), report }, lambdaContext())).rejects.toMatchObject({
-      name: 'NotificationError',
+    const output = NotifyOutputSchema.parse(
+      await handlers.notify!({ ...reportInput(), report }, lambdaContext()),
+    );
+
+    expect(output.sent).toBe(false);
+    expect(output.detail).toMatch(/failed: sns \(.*Topic does not exist/);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+    const stored = JSON.parse(
+      objects.get(`${REPORT_BUCKET}/incidents/${input.incidentId}/report.json`)!.body,
+    );
+    expect(stored.incidentId).toBe(input.incidentId);
+    expect(stored.verdict.rootCause).toBe(report.rootCause);
+    expect(stored.notifications.at(-1)).toMatchObject({
+      event: 'open',
+      channel: 'sns',
+      status: 'failed',
+      attempts: 3,
+      error: expect.stringContaining('Topic does not exist'),
     });
   });
 });
@@ -300,12 +351,17 @@ describe('awsStepDeps', () => {
   beforeAll(() => setStackEnvironment());
 
   it('builds only the ports a Task is wired to; any other fails loudly instead of with AccessDenied', async () => {
-    const deps = awsStepDeps('Notify', { notifier: () => ({ notify: async () => undefined }) }, process.env);
+    const deps = awsStepDeps('SendDiagnostics', { 'diagnostics-send': () => ({}) as never }, process.env);
 
     await expect(async () =>
       deps.store.put('x/report.json', '{}', 'application/json'),
     ).rejects.toBeInstanceOf(PortNotWiredError);
-    expect(() => deps.logs.chunks({ log: 'g', fromMs: 0, toMs: 1 })).toThrow(/Notify used logs\.chunks/);
+    await expect(async () => deps.notifier.notify({ subject: 's', text: 't' })).rejects.toBeInstanceOf(
+      PortNotWiredError,
+    );
+    expect(() => deps.logs.chunks({ log: 'g', fromMs: 0, toMs: 1 })).toThrow(
+      /SendDiagnostics used logs\.chunks/,
+    );
   });
 
   it('reads the nginx instance and log groups from the target’s aws block', () => {
@@ -321,7 +377,8 @@ describe('awsStepDeps', () => {
 
   it('names the missing variable when the function was deployed without the configuration', () => {
     const env = { ...process.env, [LAMBDA_ENV.config]: undefined };
-    expect(() => awsStepDeps('Notify', { notifier: () => ({ notify: async () => undefined }) }, env)).toThrow(
+    const notifier = () => ({ notify: async () => undefined });
+    expect(() => awsStepDeps('Notify', { notifier, store: reportStoreFromEnvironment }, env)).toThrow(
       /GATEWATCH_CONFIG is not set/,
     );
   });

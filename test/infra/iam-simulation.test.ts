@@ -28,12 +28,18 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatewatchConfig } from '../../lambdas/core/config.ts';
+import { type GatewatchConfig, validateConfig } from '../../lambdas/core/config.ts';
 import { RemediationConfigSchema } from '../../lambdas/core/remediation/config.ts';
 import type { Report } from '../../lambdas/core/types.ts';
 import type { GatewatchStack } from '../../lib/gatewatch-stack.ts';
@@ -89,6 +95,7 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     ec2: mockClient(EC2Client),
     sfn: mockClient(SFNClient),
     autoscaling: mockClient(AutoScalingClient),
+    secretsmanager: mockClient(SecretsManagerClient),
   };
   const objects = new Map<string, string>();
   /** The environment of every function, as deployed. */
@@ -97,6 +104,11 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
   let work: string;
   /** What the actions script printed for the last SendCommand with the actions document. */
   let actionsOutput = '';
+  /** The Notify Lambda's secrets, by SSM parameter name or Secrets Manager secret id. */
+  const secretValues = new Map<string, string>();
+  /** A real HTTP server on loopback standing in for Slack, the webhook receiver and PagerDuty. */
+  let receiver: Server;
+  const received: { path: string; body: string }[] = [];
   /** Lambda (function logical id) → the IAM requests its calls made. */
   const made = new Map<string, IamRequest[]>();
 
@@ -160,6 +172,17 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     });
     stubs.autoscaling.on(SetDesiredCapacityCommand).resolves({});
     stubs.sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    stubs.ssm.on(GetParameterCommand).callsFake((input: { Name: string }) => {
+      const value = secretValues.get(input.Name);
+      if (value === undefined) throw Object.assign(new Error(input.Name), { name: 'ParameterNotFound' });
+      return { Parameter: { Name: input.Name, Type: 'SecureString', Value: value } };
+    });
+    stubs.secretsmanager.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
+      const value = secretValues.get(input.SecretId);
+      if (value === undefined)
+        throw Object.assign(new Error(input.SecretId), { name: 'ResourceNotFoundException' });
+      return { SecretString: value };
+    });
     stubs.sfn
       .on(StartExecutionCommand)
       .resolves({ executionArn: 'arn:aws:states:x:1:execution:a:b', startDate: new Date() });
@@ -218,10 +241,38 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     await new Promise<void>((resolve) => probeReceiver.listen(0, '127.0.0.1', resolve));
     work = mkdtempSync(join(tmpdir(), 'gatewatch-iam-'));
     mkdirBin(work);
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+      });
+      request.on('end', () => {
+        received.push({ path: request.url ?? '', body });
+        response.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"success"}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    // Slack, the signed webhook and PagerDuty, each secret read at run time: two from SSM, one from
+    // Secrets Manager (the template names them; the role may read exactly those).
+    secretValues.set('/gatewatch/slack-webhook', `${base}/slack`);
+    secretValues.set('gatewatch/webhook-signing', 'whsec-iam-simulation');
+    secretValues.set('/gatewatch/pagerduty-routing-key', 'R0UT1NGKEY0000000000000000000000');
+    const example = remediatingConfig((probeReceiver.address() as AddressInfo).port);
+    const config = validateConfig({
+      ...example,
+      notify: {
+        ...example.notify,
+        slack: { webhookUrl: { ssmParameter: '/gatewatch/slack-webhook' } },
+        webhook: { url: `${base}/hook`, secret: { secretsManager: 'gatewatch/webhook-signing' } },
+        pagerduty: {
+          url: `${base}/pagerduty`,
+          routingKey: { ssmParameter: '/gatewatch/pagerduty-routing-key' },
+        },
+      },
+    });
     let template: ReturnType<typeof synthesizeStack>['template'];
-    ({ stack, template } = synthesizeStack({
-      config: remediatingConfig((probeReceiver.address() as AddressInfo).port),
-    }));
+    ({ stack, template } = synthesizeStack({ config }));
     policies = new StackPolicies(template.toJSON() as CfnTemplate);
     // The environment each function is deployed with, resolved as CloudFormation would (the documents
     // a bundle carries come from the same stack object).
@@ -391,6 +442,7 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     for (const stub of Object.values(stubs)) stub.restore();
     await new Promise((resolve) => probeReceiver?.close(resolve));
     if (work) rmSync(work, { recursive: true, force: true });
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
   });
 
   it('records calls from every Lambda that talks to AWS', () => {
@@ -402,7 +454,20 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     expect(actions(tasks.SendDiagnostics)).toContain('ssm:SendCommand');
     expect(actions(tasks.CollectDiagnostics)).toContain('ssm:GetCommandInvocation');
     expect(actions(tasks.ClassifyAndReport)).toContain('s3:GetObject');
-    expect(actions(tasks.Notify)).toContain('sns:Publish');
+    expect(actions(tasks.Notify)).toEqual(
+      new Set([
+        'sns:Publish',
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+        's3:GetObject',
+        's3:PutObject',
+        'ssm:GetParameter',
+        'secretsmanager:GetSecretValue',
+      ]),
+    );
+    // The secrets were used, not just read: each channel's receiver got its message.
+    expect(received.map((r) => r.path).sort()).toEqual(['/hook', '/pagerduty', '/slack']);
+    expect(received.find((r) => r.path === '/pagerduty')!.body).toContain('R0UT1NGKEY');
     expect(actions(stack.trigger.starter)).toEqual(new Set(['states:StartExecution']));
     expect(actions(stack.logWatch!.watcher)).toContain('logs:StartQuery');
     expect(actions(tasks.PlanRemediation)).toEqual(new Set(['s3:GetObject', 's3:PutObject']));
@@ -459,12 +524,41 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
           from: 'negative',
         },
       ],
-      // The Notify Lambda writing a report.
+      // The Notify Lambda writing outside the incident folders (it records outcomes in report.json only).
       [
         id(tasks.Notify),
         {
           action: 's3:PutObject',
-          resource: `arn:${PARTITION}:s3:::${bucket}/incidents/x/report.json`,
+          resource: `arn:${PARTITION}:s3:::${bucket}/ssm-output/x/stdout`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      // The Notify Lambda reading a parameter or a secret that `notify` does not name.
+      [
+        id(tasks.Notify),
+        {
+          action: 'ssm:GetParameter',
+          resource: `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter/prod/database-password`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      [
+        id(tasks.Notify),
+        {
+          action: 'secretsmanager:GetSecretValue',
+          resource: `arn:${PARTITION}:secretsmanager:${REGION}:${ACCOUNT}:secret:prod/database-Ab12Cd`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      // Another Lambda reading the Notify Lambda's secret.
+      [
+        id(tasks.ClassifyAndReport),
+        {
+          action: 'ssm:GetParameter',
+          resource: `arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:parameter/gatewatch/slack-webhook`,
           context: tls,
           from: 'negative',
         },

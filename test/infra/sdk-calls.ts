@@ -97,6 +97,21 @@ export function iamRequests(call: SdkCall, instanceTags: Record<string, string> 
       return [one('ssm:GetCommandInvocation', '*')];
     case 'ssm.ListCommands':
       return [one('ssm:ListCommands', '*')];
+    case 'ssm.GetParameter': {
+      // A parameter's ARN has no slash after `parameter` when its name is a path (`/gatewatch/x`).
+      const name = String(i.Name);
+      return [one('ssm:GetParameter', arn('ssm', `parameter${name.startsWith('/') ? '' : '/'}${name}`))];
+    }
+    case 'secretsmanager.GetSecretValue': {
+      // A secret's ARN ends with a dash and six random characters that its name does not carry.
+      const id = String(i.SecretId);
+      return [
+        one(
+          'secretsmanager:GetSecretValue',
+          id.startsWith('arn:') ? id : arn('secretsmanager', `secret:${id}-Ab12Cd`),
+        ),
+      ];
+    }
     case 'sns.Publish':
       return [one('sns:Publish', String(i.TopicArn))];
     case 'sfn.StartExecution':

@@ -11,6 +11,7 @@ import { diagnoseOnce } from '../../lambdas/local/diagnose.ts';
 import { freePort } from '../../lambdas/local/lab/free-port.ts';
 import { NginxLab } from '../../lambdas/local/lab/nginx-lab.ts';
 import { UpstreamProcess } from '../../lambdas/local/lab/upstream-process.ts';
+import { diagnosisPart, reportJsonText } from '../../lambdas/steps/evidence-bundle.ts';
 import { replayMatchesLive } from '../support/replay.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/gatewatch.mjs', import.meta.url));
@@ -108,7 +109,10 @@ describe('replay of bundles from real-nginx diagnoses', () => {
       // And through the command as shipped.
       const run = await replayProcess(join(result.dir, 'bundle.json.gz'));
       expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout).toBe(await readFile(join(result.dir, 'report.json'), 'utf8'));
+      // report.json as the diagnosis wrote it; the Notify step then recorded its outcome (lifecycle).
+      const written = JSON.parse(await readFile(join(result.dir, 'report.json'), 'utf8')) as Report;
+      expect(written.notifications?.length).toBeGreaterThan(0);
+      expect(run.stdout).toBe(reportJsonText(diagnosisPart(written)));
       expect([expected, live.verdict.rootCause]).toContain(
         (JSON.parse(run.stdout) as Report).verdict.rootCause,
       );

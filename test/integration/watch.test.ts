@@ -5,9 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -38,6 +38,17 @@ function decodeQuotedPrintable(body: string): string {
   return Buffer.from(bytes, 'latin1').toString('utf8');
 }
 
+/** A header as written (RFC 2047 encoded words, e.g. `=?UTF-8?Q?=E2=80=94?=` for a dash) back to text. */
+function decodeHeader(value: string): string {
+  return value
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?utf-8\?([qb])\?([^?]*)\?=/gi, (_match, kind: string, text: string) =>
+      kind.toLowerCase() === 'b'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : decodeQuotedPrintable(text.replace(/_/g, ' ')),
+    );
+}
+
 beforeAll(async () => {
   smtp = new SMTPServer({
     authOptional: true,
@@ -51,7 +62,7 @@ beforeAll(async () => {
         const split = raw.indexOf('\r\n\r\n');
         const head = raw.slice(0, split).replace(/\r\n(?=[ \t])/g, '');
         const subject = /^subject: (.*)$/im.exec(head)?.[1] ?? '';
-        mails.push({ subject, body: decodeQuotedPrintable(raw.slice(split + 4)) });
+        mails.push({ subject: decodeHeader(subject), body: decodeQuotedPrintable(raw.slice(split + 4)) });
         callback();
       });
     },
@@ -227,7 +238,10 @@ describe('gatewatch watch against a real nginx, upstream and SMTP server', () =>
       'the e-mail',
     );
     expect(opening.subject).toBe(`[gatewatch] lab: upstream-down 127.0.0.1:${port}`);
-    expect(opening.body).toContain(location);
+    // The mail names the host and links the HTML report (a file URL locally).
+    const htmlLink = pathToFileURL(join(folder, 'report.html')).href;
+    expect(opening.body).toContain(`lab on ${hostname()}:`);
+    expect(opening.body).toContain(`Report: ${htmlLink}`);
 
     // The same failure continuing: more failing probe runs, still one incident.
     const runsAtReport = runs;
@@ -251,11 +265,13 @@ describe('gatewatch watch against a real nginx, upstream and SMTP server', () =>
     expect(report.durationSeconds).toBeGreaterThan(0);
     expect(await readFile(join(folder, 'report.md'), 'utf8')).toContain(`resolved at ${report.resolvedAt}`);
     const resolution = await until(
-      () => mails.find((m) => m.subject.startsWith('[gatewatch] lab: resolved')),
+      () => mails.find((m) => m.subject.startsWith(`Re: ${opening.subject}`)),
       'the resolution e-mail',
     );
-    expect(resolution.subject).toMatch(/^\[gatewatch\] lab: resolved after \d+ (s|min)/);
-    expect(resolution.body).toContain(location);
+    expect(resolution.subject).toMatch(
+      /^Re: \[gatewatch\] lab: upstream-down \S+ — resolved after \d+ (s|min)/,
+    );
+    expect(resolution.body).toContain(`Report: ${htmlLink}`);
     expect(mails).toHaveLength(2);
     expect(await labIncidents()).toHaveLength(1);
     expect(await refused).toBeGreaterThan(0);
@@ -313,11 +329,9 @@ describe('gatewatch watch against a real nginx, upstream and SMTP server', () =>
     expect(report.resolvedAt).toBeDefined();
     expect(report.durationSeconds).toBeGreaterThan(0);
     expect(mails.filter((m) => m.subject.startsWith('[gatewatch] lab: upstream-down'))).toHaveLength(1);
-    await until(
-      () => mails.some((m) => m.subject.startsWith('[gatewatch] lab: resolved')),
-      'the resolution e-mail',
-    );
-    expect(mails.filter((m) => m.subject.startsWith('[gatewatch] lab: resolved'))).toHaveLength(1);
+    const resolved = (m: Mail) => m.subject.startsWith('Re: [gatewatch] lab: upstream-down');
+    await until(() => mails.some(resolved), 'the resolution e-mail');
+    expect(mails.filter(resolved)).toHaveLength(1);
     expect(second.output()).not.toContain('lab: incident opened');
   }, 150_000);
 });

@@ -3,8 +3,10 @@
 // still happen. aws-local-stepfunctions times Tasks with the global setTimeout, so fake timers move its
 // clock: the deployed TimeoutSeconds is observed to the millisecond without waiting for it. Only
 // setTimeout/clearTimeout are faked; file and process I/O run for real.
+
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Report } from '../../lambdas/core/types.ts';
 import { freePort } from '../../lambdas/local/lab/free-port.ts';
@@ -106,7 +108,10 @@ describe('a hung step in the deployed workflow', () => {
     expect(report.verdict).toMatchObject({ rootCause: 'upstream-down', upstream: `127.0.0.1:${port}` });
     expect(outcome.report?.degraded).toBe(false);
     expect(notifier.sent).toHaveLength(1);
-    expect(notifier.sent[0]!.text).toContain(outcome.report!.location);
+    // The notice links the HTML report next to report.json (a file URL locally).
+    expect(notifier.sent[0]!.text).toContain(
+      `Report: ${pathToFileURL(outcome.report!.location.replace(/report\.json$/, 'report.html')).href}`,
+    );
   });
 
   it('times out a hung classification after its TimeoutSeconds, writes the degraded report and notifies', async () => {

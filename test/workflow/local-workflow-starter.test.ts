@@ -28,11 +28,20 @@ interface Setup {
   starter: (options?: { namesFile?: string; failReports?: boolean }) => LocalWorkflowStarter;
 }
 
-/** A target whose nginx error log is empty: each run is a short, real, logs-only diagnosis. */
+/**
+ * A target whose nginx error log holds one refused connection a minute ago: each run is a short, real,
+ * logs-only diagnosis with a verdict that notifies (a healthy one notifies nobody).
+ */
 async function setup(): Promise<Setup> {
   const dir = await mkdtemp(join(tmpdir(), 'gatewatch-starter-'));
   removeAfter(cleanup, dir);
-  await writeFile(join(dir, 'error.log'), '');
+  const at = new Date(Date.now() - 60_000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${at.getFullYear()}/${pad(at.getMonth() + 1)}/${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;
+  await writeFile(
+    join(dir, 'error.log'),
+    `${stamp} [error] 12#12: *69 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: lab, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:3000/", host: "127.0.0.1"\n`,
+  );
   const config: GatewatchConfig = {
     targets: [
       {

@@ -29,6 +29,7 @@ export function fitMessage(text: string): string {
 }
 
 export class SnsNotifier implements Notifier {
+  readonly channel = 'sns';
   readonly #client: SNSClient;
   readonly #topicArn: string;
 

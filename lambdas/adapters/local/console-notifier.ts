@@ -2,6 +2,7 @@ import type { Notification, Notifier } from '../../ports.ts';
 
 /** Notifications on a stream (stderr by default, so `--json` output on stdout stays clean). */
 export class ConsoleNotifier implements Notifier {
+  readonly channel = 'console';
   readonly #write: (text: string) => void;
 
   constructor(write: (text: string) => void = (text) => process.stderr.write(text)) {

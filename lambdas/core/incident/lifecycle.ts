@@ -17,7 +17,7 @@
 import type { AlarmDefinition, AlarmMetricName } from '../alarm/definitions.ts';
 import type { AlarmStatus } from '../alarm/evaluator.ts';
 import { isoSeconds } from '../diagnosis/incident-id.ts';
-import type { TriggerKind } from '../types.ts';
+import type { NotificationRecord, TriggerKind } from '../types.ts';
 
 /** Who an incident is about: a configured target, or the prober that stopped reporting. */
 export interface IncidentSubject {
@@ -35,6 +35,8 @@ export interface IncidentReportRef {
   upstream?: string;
   confidence: number;
   summary: string;
+  /** The opening notification's outcomes, per channel. */
+  notifications?: NotificationRecord[];
 }
 
 /** One incident, JSON-safe: it is persisted across restarts as it is. */
@@ -54,6 +56,8 @@ export interface IncidentRecord {
   diagnosisError?: string;
   resolvedAt?: string;
   durationSeconds?: number;
+  /** Every notification's outcome per channel (open and resolve): a failed send is visible in the state. */
+  notifications?: NotificationRecord[];
 }
 
 /** Every incident the pipeline still has work for, plus what the cool-down and the status view need. */

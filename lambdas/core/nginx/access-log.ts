@@ -6,7 +6,13 @@
  * addresses. Request line and user agent are decoded only for the few failing requests kept as samples.
  */
 import { redactText } from '../redact.ts';
-import type { AccessLogFormat, TrafficMinute, TrafficSummary, UpstreamTraffic } from '../types.ts';
+import type {
+  AccessLogFormat,
+  TrafficMinute,
+  TrafficSecond,
+  TrafficSummary,
+  UpstreamTraffic,
+} from '../types.ts';
 import { describeUnreadable, MAX_SAMPLES } from './coverage.ts';
 import { type LogPrefixKind, stripLogPrefix } from './log-prefix.ts';
 import { parseUpstream } from './peer.ts';
@@ -882,6 +888,10 @@ export interface AccessLogStats extends AccessLogCounts {
 
 // Keep the chart bounded when a huge window meets a long log: about 35 days of minutes.
 const MAX_MINUTES = 50_000;
+// Per-second counts draw the chart of a short window (demo, watch); a window with traffic in more than
+// this many seconds or minutes charts per minute, and the seconds are not reported.
+const MAX_SECONDS = 600;
+const MAX_FINE_MINUTES = 10;
 
 interface MinuteCounts {
   requests: number;
@@ -903,6 +913,10 @@ export class TrafficAggregator {
   readonly #minutes = new Map<number, MinuteCounts>();
   #minuteKey = Number.NaN;
   #minute: MinuteCounts | undefined;
+  /** Per-second counts while they stay few; `undefined` once there were too many to report. */
+  #seconds: Map<number, MinuteCounts> | undefined = new Map();
+  #secondKey = Number.NaN;
+  #second: MinuteCounts | undefined;
   #requests = 0;
   #status5xx = 0;
   #outsideWindow = 0;
@@ -975,6 +989,8 @@ export class TrafficAggregator {
       this.#minute = minute;
     }
     if (minute !== undefined) minute.requests++;
+    const second = this.#secondCounts(t);
+    if (second !== undefined) second.requests++;
     if (status >= 500 && status <= 599) {
       this.#status5xx++;
       if (minute !== undefined) {
@@ -982,9 +998,35 @@ export class TrafficAggregator {
         if (status === 502) minute.status502++;
         else if (status === 504) minute.status504++;
       }
+      if (second !== undefined) {
+        second.status5xx++;
+        if (status === 502) second.status502++;
+        else if (status === 504) second.status504++;
+      }
       this.#sample(r);
     }
     for (let k = 0; k < r.attempts; k++) this.#attempt(r, k);
+  }
+
+  #secondCounts(t: number): MinuteCounts | undefined {
+    const key = t - (t % 1000);
+    if (key === this.#secondKey) return this.#second;
+    const seconds = this.#seconds;
+    if (seconds === undefined) return undefined;
+    let second = seconds.get(key);
+    if (second === undefined) {
+      if (seconds.size >= MAX_SECONDS) {
+        this.#seconds = undefined;
+        this.#second = undefined;
+        this.#secondKey = Number.NaN;
+        return undefined;
+      }
+      second = { requests: 0, status5xx: 0, status502: 0, status504: 0 };
+      seconds.set(key, second);
+    }
+    this.#secondKey = key;
+    this.#second = second;
+    return second;
   }
 
   #attempt(r: AccessLogRecord, k: number): void {
@@ -1088,6 +1130,12 @@ export class TrafficAggregator {
       perMinute,
       samples: this.#describeSamples(),
     };
+    if (this.#seconds !== undefined && this.#seconds.size > 0 && this.#minutes.size <= MAX_FINE_MINUTES) {
+      const perSecond: TrafficSecond[] = [...this.#seconds.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([ms, counts]) => ({ second: isoSeconds(ms), ...counts }));
+      summary.perSecond = perSecond;
+    }
     if (this.#requests > 0) {
       summary.firstAt = isoSeconds(this.#firstMs);
       summary.lastAt = isoSeconds(this.#lastMs);

@@ -73,11 +73,13 @@ h1{font-size:1.6rem;margin:.2em 0}
 h2{font-size:1.2rem;margin:1.5em 0 .5em;padding-bottom:.2em;border-bottom:1px solid var(--line)}
 a{color:var(--info)}
 .filters{display:flex;flex-wrap:wrap;gap:6px;margin:6px 0;padding:0;list-style:none}
-.filters a{display:inline-block;padding:2px 10px;border:1px solid var(--line);border-radius:999px;text-decoration:none;white-space:nowrap}
+.filters a{display:inline-block;max-width:100%;padding:2px 10px;border:1px solid var(--line);border-radius:999px;text-decoration:none}
 .filters a[aria-current=page]{background:var(--info);color:var(--bg);border-color:var(--info)}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
+th,td{overflow-wrap:break-word;word-break:normal;hyphens:none}
+td .id{font-size:.85rem}
 th{color:var(--muted);font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .open{color:var(--crit);font-weight:700}.resolved{color:var(--ok);font-weight:700}
@@ -88,7 +90,12 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .numbers span{color:var(--muted);font-size:.85rem}
 .group{border:1px solid var(--line);border-radius:8px;padding:4px 14px 8px;margin-bottom:10px}
 footer{margin-top:28px;color:var(--muted);font-size:.85rem}
-@media (max-width:699px){.wide{display:none}}
+@media (max-width:699px){.wide{display:none}
+table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}
+table.stack thead{display:none}
+table.stack tr{border-bottom:1px solid var(--line);padding:6px 0}
+table.stack td{border:0;padding:2px 0;text-align:left;white-space:normal}
+table.stack td::before{content:attr(data-label);display:inline-block;min-width:7.5em;color:var(--muted);font-weight:600}}
 `
   .trim()
   .replace(/\n/g, '');
@@ -141,11 +148,11 @@ function percent(value: number | undefined, digits = 3): string {
 function availabilitySection(rows: readonly TargetAvailability[]): SafeHtml {
   if (rows.length === 0)
     return html`<section id="availability"><h2>Availability</h2><p class="muted">No probe history yet: <code>gatewatch watch</code> records every probe.</p></section>`;
-  return html`<section id="availability"><h2>Availability</h2><div class="scroll"><table>
+  return html`<section id="availability"><h2>Availability</h2><div class="scroll"><table class="stack">
 <thead><tr><th>target</th><th class="n">availability</th><th class="n">SLO</th><th class="n">error budget left</th><th class="n">probes</th><th class="n">failed</th><th class="n wide">window</th></tr></thead>
 <tbody>${rows.map(
     (a) =>
-      html`<tr><td>${a.target}</td><td class="n">${percent(a.availability)}</td><td class="n">${percent(a.slo.availability)}</td><td class="n ${a.budgetRemaining !== undefined && a.budgetRemaining < 0 ? 'open' : ''}">${percent(a.budgetRemaining, 1)}</td><td class="n">${formatCount(a.probes)}</td><td class="n">${formatCount(a.failed)}</td><td class="n wide">${`${a.slo.windowDays} d`}</td></tr>`,
+      html`<tr>${td('target', a.target)}${td('availability', percent(a.availability), 'n')}${td('SLO', percent(a.slo.availability), 'n')}${td('budget left', percent(a.budgetRemaining, 1), a.budgetRemaining !== undefined && a.budgetRemaining < 0 ? 'n open' : 'n')}${td('probes', formatCount(a.probes), 'n')}${td('failed', formatCount(a.failed), 'n')}${td('window', `${a.slo.windowDays} d`, 'n wide')}</tr>`,
   )}</tbody></table></div></section>`;
 }
 
@@ -174,6 +181,13 @@ function recurringSection(entries: readonly IncidentIndexEntry[]): SafeHtml {
   )}</section>`;
 }
 
+/** A cell of a table that stacks on phones: `label` (a fixed column name) shows before the value there. */
+function td(label: string, value: SafeHtml | string, className?: string): SafeHtml {
+  return className === undefined
+    ? html`<td data-label="${label}">${value}</td>`
+    : html`<td data-label="${label}" class="${className}">${value}</td>`;
+}
+
 function stateCell(e: IncidentIndexEntry): SafeHtml {
   if (e.resolvedAt !== null)
     return html`<span class="resolved">resolved</span> <span class="muted">${e.durationSeconds === null ? '' : `after ${formatDuration(e.durationSeconds)}`}${e.resolvedBy === null ? '' : ` by ${e.resolvedBy}`}</span>`;
@@ -184,11 +198,11 @@ function stateCell(e: IncidentIndexEntry): SafeHtml {
 function incidentsSection(entries: readonly IncidentIndexEntry[]): SafeHtml {
   if (entries.length === 0)
     return html`<section id="incidents"><h2>Incidents</h2><p class="muted">No incident.</p></section>`;
-  return html`<section id="incidents"><h2>Incidents</h2><div class="scroll"><table>
+  return html`<section id="incidents"><h2>Incidents</h2><div class="scroll"><table class="stack">
 <thead><tr><th>opened</th><th>target</th><th>cause</th><th>state</th><th>summary</th><th class="n wide">confidence</th></tr></thead>
 <tbody>${entries.map(
     (e) =>
-      html`<tr><td>${fileLink(e.reports.html, e.openedAt)}<div class="muted">${e.id}</div></td><td>${e.target}</td><td>${e.rootCause}${e.upstream === null ? '' : html`<div><code>${e.upstream}</code></div>`}${e.recurrence.occurrence > 1 ? html`<div class="muted">${ordinal(e.recurrence.occurrence)} time</div>` : ''}</td><td>${stateCell(e)}</td><td>${e.summary}${e.notes.length === 0 ? '' : html`<div class="muted">${formatCount(e.notes.length)} note${e.notes.length === 1 ? '' : 's'}</div>`}</td><td class="n wide">${formatConfidence(e.confidence)}</td></tr>`,
+      html`<tr>${td('opened', html`${fileLink(e.reports.html, e.openedAt)}<div class="muted id">${e.id}</div>`)}${td('target', e.target)}${td('cause', html`${e.rootCause}${e.upstream === null ? '' : html`<div><code>${e.upstream}</code></div>`}${e.recurrence.occurrence > 1 ? html`<div class="muted">${ordinal(e.recurrence.occurrence)} time</div>` : ''}`)}${td('state', stateCell(e))}${td('summary', html`${e.summary}${e.notes.length === 0 ? '' : html`<div class="muted">${formatCount(e.notes.length)} note${e.notes.length === 1 ? '' : 's'}</div>`}`)}${td('confidence', formatConfidence(e.confidence), 'n wide')}</tr>`,
   )}</tbody></table></div></section>`;
 }
 

@@ -7,9 +7,10 @@
  */
 import type { CheckStatus, Evidence, Finding, Report } from '../types.ts';
 import { renderTrafficChart } from './chart.ts';
-import { html, type SafeHtml, trustedHtml } from './escape.ts';
+import { type HtmlValue, html, type SafeHtml, trustedHtml } from './escape.ts';
 import { historyHtml } from './history.ts';
 import {
+  clipWords,
   decisiveEvidence,
   evidenceText,
   formatConfidence,
@@ -18,12 +19,14 @@ import {
   formatShare,
   incidentState,
   peak5xxMinute,
+  proseSegments,
   rootCauseMeaning,
   severityOf,
   stateLine,
   statusList,
   statusRows,
   type Tone,
+  TRIGGER_PREVIEW_CHARACTERS,
   upstreamRows,
   verdictTone,
 } from './view.ts';
@@ -78,7 +81,9 @@ a{color:var(--info)}
 .tone-critical{--tone:var(--crit);--tone-bg:var(--crit-bg)}
 .tone-warning{--tone:var(--warn);--tone-bg:var(--warn-bg)}
 .tone-info{--tone:var(--info);--tone-bg:var(--info-bg)}
-.tone-ok{--tone:var(--ok);--tone-bg:var(--ok-bg)}
+.tone-ok,.tone-resolved{--tone:var(--ok);--tone-bg:var(--ok-bg)}
+.pill.was{border-color:var(--muted);color:var(--muted);font-weight:600}
+details.full summary{cursor:pointer;color:var(--info)}
 .kicker{margin:0;color:var(--muted);font-size:.9rem}
 .pill{display:inline-block;border-radius:999px;padding:0 .6em;font-size:.8rem;font-weight:700;letter-spacing:.03em;text-transform:uppercase;border:2px solid var(--tone);color:var(--tone)}
 .pill.state{border-color:var(--muted);color:var(--muted)}
@@ -89,7 +94,7 @@ a{color:var(--info)}
 .facts dd{margin:0}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace}
 code{font-size:.92em}
-pre{margin:0;padding:10px 12px;background:var(--panel);border:1px solid var(--line);border-radius:6px;font-size:13px;line-height:1.45;overflow-x:auto;white-space:pre;overflow-wrap:normal;word-break:normal;max-width:100%;tab-size:4}
+pre{margin:0;padding:10px 12px;background:var(--panel);border:1px solid var(--line);border-radius:6px;font-size:13px;line-height:1.45;white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;max-width:100%;tab-size:4}
 figure{margin:0 0 12px}
 figcaption{font-size:.85rem;color:var(--muted);margin-bottom:4px}
 nav{margin:12px 0 0;font-size:.9rem}
@@ -103,7 +108,7 @@ nav a{margin-right:12px;white-space:nowrap}
 .steps input{margin-top:.3em;width:1.15em;height:1.15em;flex:none}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
-th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
+th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line);overflow-wrap:break-word;word-break:normal;hyphens:none}
 th{color:var(--muted);font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .st{font-weight:700}.st-ok{color:var(--ok)}.st-failed,.st-error{color:var(--crit)}.st-skipped{color:var(--muted)}
@@ -111,21 +116,37 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .numbers div{display:flex;flex-direction:column}
 .numbers b{font-size:1.5rem;font-variant-numeric:tabular-nums}
 .numbers span{color:var(--muted);font-size:.85rem}
-.chart svg{width:100%;height:auto;display:block;color:var(--fg)}
+.chart svg{width:100%;max-width:640px;height:auto;display:block;color:var(--fg)}
 .chart .req{fill:var(--req)}.chart .err{fill:var(--err)}
 .timeline{list-style:none;padding:0}
 .timeline li{display:grid;grid-template-columns:minmax(0,15em) 1fr;gap:12px;padding:4px 0;border-bottom:1px solid var(--line)}
 .timeline time{color:var(--muted);font-variant-numeric:tabular-nums}
+td time{white-space:nowrap}
 .muted{color:var(--muted)}
 .detail{white-space:pre-wrap}
 .cols{display:grid;grid-template-columns:1fr;gap:0 28px}
 footer{margin-top:28px;color:var(--muted);font-size:.85rem}
 @media (min-width:700px){.cols{grid-template-columns:1fr 1fr}.page{padding:24px}}
-@media (max-width:699px){.facts,.timeline li{grid-template-columns:1fr}.summary{font-size:1.15rem}}
+@media (max-width:699px){.facts,.timeline li{grid-template-columns:1fr}.summary{font-size:1.15rem}
+table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:100%}
+table.stack thead{display:none}
+table.stack tr{border-bottom:1px solid var(--line);padding:4px 0}
+table.stack td{border:0;padding:2px 0;text-align:left;white-space:normal}
+table.stack td::before{content:attr(data-label);display:inline-block;min-width:7.5em;color:var(--muted);font-weight:600}}
 @media print{nav,.steps input{display:none}pre{white-space:pre-wrap}}
 `
   .trim()
   .replace(/\n/g, '');
+
+/** Prose gatewatch wrote, its backtick spans shown as `<code>` (Markdown shows them as code spans too). */
+export function proseHtml(text: string): SafeHtml {
+  return html`${proseSegments(text).map((segment) => (segment.code ? html`<code>${segment.text}</code>` : html`${segment.text}`))}`;
+}
+
+/** A table cell for the stacked phone layout: `label` (a fixed header name) shows before the value there. */
+function td(label: string, value: HtmlValue, numeric = false): SafeHtml {
+  return html`<td data-label="${label}"${numeric && trustedHtml(' class="n"')}>${value}</td>`;
+}
 
 function evidenceFigure(evidence: Evidence): SafeHtml {
   return html`<figure class="evidence"><figcaption><strong>${evidence.source}</strong>${
@@ -148,22 +169,35 @@ function section(id: string, title: string, body: SafeHtml): SafeHtml {
   return html`<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${title}</h2>${body}</section>`;
 }
 
+function triggerText(detail: string): SafeHtml {
+  const preview = clipWords(detail, TRIGGER_PREVIEW_CHARACTERS);
+  if (!preview.cut) return html` — ${detail}`;
+  return html` — ${preview.text}<details class="full"><summary>full trigger text</summary>${detail}</details>`;
+}
+
 function banner(report: Report): SafeHtml {
   const { verdict } = report;
   const tone = verdictTone(report);
   const state = incidentState(report);
-  return html`<header class="banner ${TONE_CLASS[tone]}" role="banner">
+  // A resolved incident looks resolved: green, "Resolved", and what it was, muted.
+  const heading =
+    state === 'resolved' && tone !== 'ok'
+      ? html`<header class="banner tone-resolved" role="banner">
+<p class="kicker">gatewatch incident report · <strong>${report.target}</strong></p>
+<h1><span class="pill">Resolved</span> <span class="pill was">was ${TONE_LABEL[tone]}</span> <code>${verdict.rootCause}</code></h1>`
+      : html`<header class="banner ${TONE_CLASS[tone]}" role="banner">
 <p class="kicker">gatewatch incident report · <strong>${report.target}</strong></p>
 <h1><span class="pill">${TONE_LABEL[tone]}</span> ${
-    tone !== 'ok' && html`<span class="pill state">${state}</span> `
-  }<code>${verdict.rootCause}</code></h1>
+          tone !== 'ok' && html`<span class="pill state">${state}</span> `
+        }<code>${verdict.rootCause}</code></h1>`;
+  return html`${heading}
 <p class="meaning">${rootCauseMeaning(verdict.rootCause)}</p>
-<p class="summary">${verdict.summary}</p>
+<p class="summary">${proseHtml(verdict.summary)}</p>
 <dl class="facts">
 <dt>Upstream</dt><dd>${verdict.upstream === undefined ? html`<span class="muted">not identified</span>` : html`<code>${verdict.upstream}</code>`}</dd>
 <dt>Confidence</dt><dd>${formatConfidence(verdict.confidence)}</dd>
 <dt>State</dt><dd>${stateLine(report)}</dd>
-<dt>Trigger</dt><dd>${report.trigger.kind}${report.trigger.detail !== '' && html` — ${report.trigger.detail}`}</dd>
+<dt>Trigger</dt><dd>${report.trigger.kind}${report.trigger.detail !== '' && triggerText(report.trigger.detail)}</dd>
 </dl>
 </header>`;
 }
@@ -174,7 +208,7 @@ function decisiveSection(report: Report): SafeHtml | undefined {
   return section(
     'evidence',
     'Decisive evidence',
-    html`<p>${severityBadge(decisive.finding)} <strong>${decisive.finding.title}</strong></p>${decisive.shown.map(
+    html`<p>${severityBadge(decisive.finding)} <strong>${proseHtml(decisive.finding.title)}</strong></p>${decisive.shown.map(
       evidenceFigure,
     )}${decisive.more > 0 && html`<p class="muted">…and ${decisive.more} more under <a href="#findings">Findings</a>.</p>`}`,
   );
@@ -188,7 +222,7 @@ function nextStepsSection(report: Report): SafeHtml {
     'next-steps',
     'Next steps',
     html`<ol class="steps">${report.nextSteps.map(
-      (step) => html`<li><label><input type="checkbox"><span>${step}</span></label></li>`,
+      (step) => html`<li><label><input type="checkbox"><span>${proseHtml(step)}</span></label></li>`,
     )}</ol>`,
   );
 }
@@ -233,7 +267,9 @@ function findingsSection(report: Report): SafeHtml {
     'findings',
     'Findings',
     html`${report.findings.map(
-      (finding) => html`<article class="finding"><h3>${severityBadge(finding)} ${finding.title}</h3>
+      (
+        finding,
+      ) => html`<article class="finding"><h3>${severityBadge(finding)} ${proseHtml(finding.title)}</h3>
 <p class="muted"><code>${finding.category}</code> — ${rootCauseMeaning(finding.category)}</p>${
         finding.evidence.length === 0
           ? html`<p class="muted">No evidence recorded.</p>`
@@ -245,7 +281,7 @@ function findingsSection(report: Report): SafeHtml {
 
 function trafficSection(report: Report): SafeHtml {
   const { traffic } = report;
-  const chart = renderTrafficChart(traffic.perMinute);
+  const chart = renderTrafficChart(traffic.perMinute, traffic.perSecond);
   const peak = peak5xxMinute(traffic.perMinute);
   const statuses = statusRows(traffic.byStatus);
   const upstreams = upstreamRows(traffic.byUpstream);
@@ -262,15 +298,15 @@ ${chart !== '' && html`<figure class="chart">${trustedHtml(chart)}</figure>`}
 <div class="cols">
 ${
   statuses.length > 0 &&
-  html`<div class="scroll"><table><caption class="muted">By status</caption><thead><tr><th>Status</th><th class="n">Requests</th></tr></thead><tbody>${statuses.map(
-    ([status, count]) => html`<tr><td>${status}</td><td class="n">${formatCount(count)}</td></tr>`,
+  html`<div class="scroll"><table class="stack"><caption class="muted">By status</caption><thead><tr><th>Status</th><th class="n">Requests</th></tr></thead><tbody>${statuses.map(
+    ([status, count]) => html`<tr>${td('Status', status)}${td('Requests', formatCount(count), true)}</tr>`,
   )}</tbody></table></div>`
 }
 ${
   upstreams.length > 0 &&
-  html`<div class="scroll"><table><caption class="muted">By upstream</caption><thead><tr><th>Upstream</th><th class="n">Requests</th><th class="n">Failures</th><th>By status</th><th class="n">Slowest</th></tr></thead><tbody>${upstreams.map(
+  html`<div class="scroll"><table class="stack"><caption class="muted">By upstream</caption><thead><tr><th>Upstream</th><th class="n">Requests</th><th class="n">Failures</th><th>By status</th><th class="n">Slowest</th></tr></thead><tbody>${upstreams.map(
     ([upstream, stats]) =>
-      html`<tr><td><code>${upstream}</code></td><td class="n">${formatCount(stats.requests)}</td><td class="n">${formatCount(stats.failures)}</td><td>${statusList(stats.byStatus)}</td><td class="n">${stats.maxResponseTime === undefined ? '' : formatMs(stats.maxResponseTime * 1000)}</td></tr>`,
+      html`<tr>${td('Upstream', html`<code>${upstream}</code>`)}${td('Requests', formatCount(stats.requests), true)}${td('Failures', formatCount(stats.failures), true)}${td('By status', statusList(stats.byStatus))}${td('Slowest', stats.maxResponseTime === undefined ? '' : formatMs(stats.maxResponseTime * 1000), true)}</tr>`,
   )}</tbody></table></div>`
 }
 </div>
@@ -287,9 +323,9 @@ function checksSection(report: Report): SafeHtml {
   return section(
     'checks',
     'Checks',
-    html`<div class="scroll"><table><thead><tr><th>Check</th><th>Status</th><th class="n">Duration</th><th>Detail</th></tr></thead><tbody>${report.checks.map(
+    html`<div class="scroll"><table class="stack"><thead><tr><th>Check</th><th>Status</th><th class="n">Duration</th><th>Detail</th></tr></thead><tbody>${report.checks.map(
       (check) =>
-        html`<tr><td>${check.name}</td><td class="st ${Object.hasOwn(CHECK_CLASS, check.status) ? CHECK_CLASS[check.status] : 'st-unknown'}">${check.status}</td><td class="n">${formatMs(check.durationMs)}</td><td>${check.detail !== undefined && html`<span class="detail">${check.detail}</span>`}</td></tr>`,
+        html`<tr>${td('Check', check.name)}<td data-label="Status" class="st ${Object.hasOwn(CHECK_CLASS, check.status) ? CHECK_CLASS[check.status] : 'st-unknown'}">${check.status}</td>${td('Duration', formatMs(check.durationMs), true)}${td('Detail', check.detail !== undefined && html`<span class="detail">${check.detail}</span>`)}</tr>`,
     )}</tbody></table></div>`,
   );
 }
@@ -300,7 +336,7 @@ function ruledOutSection(report: Report): SafeHtml {
     'Ruled out',
     report.ruledOut.length === 0
       ? html`<p class="muted">Nothing was ruled out.</p>`
-      : html`<ul>${report.ruledOut.map((item) => html`<li>${item}</li>`)}</ul>`,
+      : html`<ul>${report.ruledOut.map((item) => html`<li>${proseHtml(item)}</li>`)}</ul>`,
   );
 }
 
@@ -311,8 +347,28 @@ function timelineSection(report: Report): SafeHtml {
     report.timeline.length === 0
       ? html`<p class="muted">No events recorded.</p>`
       : html`<ol class="timeline">${report.timeline.map(
-          (entry) => html`<li>${timeTag(entry.at)}<span>${entry.event}</span></li>`,
+          (entry) => html`<li>${timeTag(entry.at)}<span>${proseHtml(entry.event)}</span></li>`,
         )}</ol>`,
+  );
+}
+
+const NOTIFICATION_CLASS: Record<string, string> = {
+  sent: 'st-ok',
+  failed: 'st-failed',
+  silenced: 'st-skipped',
+  skipped: 'st-skipped',
+};
+
+function notificationsSection(report: Report): SafeHtml | undefined {
+  const notifications = report.notifications ?? [];
+  if (notifications.length === 0) return undefined;
+  return section(
+    'notifications',
+    'Notifications',
+    html`<div class="scroll"><table class="stack"><thead><tr><th>Time</th><th>Event</th><th>Channel</th><th>Status</th><th class="n">Attempts</th><th>Detail</th></tr></thead><tbody>${notifications.map(
+      (n) =>
+        html`<tr>${td('Time', timeTag(n.at))}${td('Event', n.event)}${td('Channel', n.channel)}<td data-label="Status" class="st ${Object.hasOwn(NOTIFICATION_CLASS, n.status) ? NOTIFICATION_CLASS[n.status]! : 'st-unknown'}">${n.status}</td>${td('Attempts', formatCount(n.attempts), true)}${td('Detail', html`<span class="detail">${n.error ?? n.detail ?? ''}</span>`)}</tr>`,
+    )}</tbody></table></div>`,
   );
 }
 
@@ -334,13 +390,13 @@ export function renderHtml(report: Report): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex">
-<title>${TONE_LABEL[tone]}: ${report.verdict.rootCause} on ${report.target} — gatewatch ${report.incidentId}</title>
+<title>${incidentState(report) === 'resolved' && tone !== 'ok' ? 'Resolved' : TONE_LABEL[tone]}: ${report.verdict.rootCause} on ${report.target} — gatewatch ${report.incidentId}</title>
 <style>${trustedHtml(STYLE)}</style>
 </head>
 <body>
 <div class="page">
 ${banner(report)}
-<nav aria-label="Sections">${hasEvidence && html`<a href="#evidence">Evidence</a>`}<a href="#next-steps">Next steps</a><a href="#findings">Findings</a><a href="#ruled-out">Ruled out</a><a href="#traffic">Traffic</a><a href="#checks">Checks</a><a href="#timeline">Timeline</a></nav>
+<nav aria-label="Sections">${hasEvidence && html`<a href="#evidence">Evidence</a>`}<a href="#next-steps">Next steps</a><a href="#findings">Findings</a><a href="#ruled-out">Ruled out</a><a href="#traffic">Traffic</a><a href="#checks">Checks</a><a href="#timeline">Timeline</a>${(report.notifications ?? []).length > 0 && html`<a href="#notifications">Notifications</a>`}</nav>
 <main>
 ${historyHtml(report)}
 ${decisiveSection(report)}
@@ -351,6 +407,7 @@ ${ruledOutSection(report)}
 ${trafficSection(report)}
 ${checksSection(report)}
 ${timelineSection(report)}
+${notificationsSection(report)}
 </main>
 <footer>Incident <code>${report.incidentId}</code> · window ${report.window.from} → ${report.window.to} · opened ${report.openedAt} · report schema ${formatCount(report.schemaVersion)} · written by gatewatch</footer>
 </div>

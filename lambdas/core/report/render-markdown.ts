@@ -17,6 +17,7 @@ import {
   formatShare,
   incidentState,
   peak5xxMinute,
+  proseSegments,
   rootCauseMeaning,
   severityOf,
   stateLine,
@@ -28,6 +29,13 @@ import {
 
 const text = escapeMarkdownInline;
 const code = markdownCodeSpan;
+
+/** Prose gatewatch wrote: its backtick spans become code spans, the rest is escaped text. */
+function prose(value: string): string {
+  return proseSegments(value)
+    .map((segment) => (segment.code ? code(segment.text) : text(segment.text)))
+    .join('');
+}
 
 function cell(value: string): string {
   return escapeMarkdownCell(value) || ' ';
@@ -121,9 +129,10 @@ export function renderMarkdown(report: Report): string {
   const state = incidentState(report);
   const out: string[] = [];
 
-  const qualifier = tone === 'ok' ? '' : ` (${tone}, ${state})`;
+  const qualifier =
+    tone === 'ok' ? '' : state === 'resolved' ? ` (resolved, was ${tone})` : ` (${tone}, ${state})`;
   out.push(`# ${text(report.target)}: ${text(verdict.rootCause)}${qualifier}`, '');
-  out.push(`> **${text(verdict.summary)}**`, '');
+  out.push(`> **${prose(verdict.summary)}**`, '');
   out.push(
     `- **Root cause:** ${code(verdict.rootCause)} — ${text(rootCauseMeaning(verdict.rootCause))}`,
     `- **Upstream:** ${verdict.upstream === undefined ? 'not identified' : code(verdict.upstream)}`,
@@ -137,14 +146,14 @@ export function renderMarkdown(report: Report): string {
 
   const decisive = decisiveEvidence(report);
   if (decisive.finding !== undefined) {
-    out.push('## Decisive evidence', '', `**${text(decisive.finding.title)}**`, '');
+    out.push('## Decisive evidence', '', `**${prose(decisive.finding.title)}**`, '');
     for (const evidence of decisive.shown) out.push(...evidenceLines(evidence));
     if (decisive.more > 0) out.push(`…and ${decisive.more} more under Findings.`, '');
   }
 
   out.push('## Next steps', '');
   if (report.nextSteps.length === 0) out.push('Nothing to do.', '');
-  else out.push(...report.nextSteps.map((step) => `- [ ] ${text(step)}`), '');
+  else out.push(...report.nextSteps.map((step) => `- [ ] ${prose(step)}`), '');
 
   out.push(...remediationMarkdown(report));
 
@@ -153,7 +162,7 @@ export function renderMarkdown(report: Report): string {
   report.findings.forEach((finding, index) => {
     const severity = severityOf(finding.severity) ?? 'unknown severity';
     out.push(
-      `### ${index + 1}. ${severity.toUpperCase()}: ${text(finding.title)}`,
+      `### ${index + 1}. ${severity.toUpperCase()}: ${prose(finding.title)}`,
       '',
       `Category: ${code(finding.category)} — ${text(rootCauseMeaning(finding.category))}`,
       '',
@@ -164,7 +173,7 @@ export function renderMarkdown(report: Report): string {
 
   out.push('## Ruled out', '');
   if (report.ruledOut.length === 0) out.push('Nothing was ruled out.', '');
-  else out.push(...report.ruledOut.map((item) => `- ${text(item)}`), '');
+  else out.push(...report.ruledOut.map((item) => `- ${prose(item)}`), '');
 
   out.push('## Traffic', '');
   const window =
@@ -244,6 +253,26 @@ export function renderMarkdown(report: Report): string {
         ['Time', 'Event'],
         ['---', '---'],
         report.timeline.map((entry) => [cell(entry.at), cell(entry.event)]),
+      ),
+      '',
+    );
+  }
+
+  const notifications = report.notifications ?? [];
+  if (notifications.length > 0) {
+    out.push('## Notifications', '');
+    out.push(
+      table(
+        ['Time', 'Event', 'Channel', 'Status', 'Attempts', 'Detail'],
+        ['---', '---', '---', '---', '--:', '---'],
+        notifications.map((n) => [
+          cell(n.at),
+          cell(n.event),
+          cell(n.channel),
+          cell(n.status),
+          formatCount(n.attempts),
+          cell(n.error ?? n.detail ?? ''),
+        ]),
       ),
       '',
     );

@@ -174,3 +174,42 @@ export function stateLine(report: Report): string {
     report.durationSeconds === undefined ? '' : ` after ${formatDuration(report.durationSeconds)}`;
   return `resolved at ${report.resolvedAt}${after}`;
 }
+
+/** A piece of prose gatewatch wrote: plain text, or an inline code span (between backticks). */
+export interface ProseSegment {
+  code: boolean;
+  text: string;
+}
+
+/**
+ * Prose split at backtick pairs (`run \`nginx -t\``), so both renderers show code spans as code rather than
+ * literal backticks. An unpaired backtick stays text.
+ */
+export function proseSegments(text: string): ProseSegment[] {
+  const segments: ProseSegment[] = [];
+  const pattern = /`([^`\n]+)`/g;
+  let last = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    if (match.index > last) segments.push({ code: false, text: text.slice(last, match.index) });
+    segments.push({ code: true, text: match[1]! });
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) segments.push({ code: false, text: text.slice(last) });
+  return segments;
+}
+
+/**
+ * `text` cut to at most `max` characters at a word boundary, with `…` when cut (never mid-word unless one
+ * word alone is longer than `max`). `cut` says whether anything was dropped, so the full text can be offered.
+ */
+export function clipWords(text: string, max: number): { text: string; cut: boolean } {
+  const points = Array.from(text);
+  if (points.length <= max) return { text, cut: false };
+  const head = points.slice(0, max - 1).join('');
+  const boundary = head.search(/\s\S*$/);
+  const clipped = boundary > max / 2 ? head.slice(0, boundary) : head;
+  return { text: `${clipped.replace(/[\s,;:.–—-]+$/, '')}…`, cut: true };
+}
+
+/** How long the banner's trigger text is before it is clipped (the full text stays one click away). */
+export const TRIGGER_PREVIEW_CHARACTERS = 160;

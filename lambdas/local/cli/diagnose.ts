@@ -19,6 +19,7 @@ const OptionsSchema = z.object({
   json: z.boolean().default(false),
   logsOnly: z.boolean().default(false),
   dryRun: z.boolean().default(false),
+  notify: z.boolean().default(false),
 });
 
 export function diagnoseCommand(io: Io): Command {
@@ -31,6 +32,10 @@ export function diagnoseCommand(io: Io): Command {
     .option('--json', 'print the report JSON on stdout and nothing else')
     .option('--logs-only', 'classify from the configured logs alone; run no command on this host')
     .option('--dry-run', 'remediation: record what would run, run nothing')
+    .option(
+      '--notify',
+      'send the configured notifications (e-mail, Slack, webhook, PagerDuty) for this verdict',
+    )
     .action(async (raw: unknown) => {
       const options = parseOptions(OptionsSchema, raw);
       const config = await loadConfigFile(options.config);
@@ -65,7 +70,11 @@ export function diagnoseCommand(io: Io): Command {
         now,
         logsOnly: options.logsOnly,
         dryRun: options.dryRun,
-        deps: { notify: 'silent', ...(options.out === undefined ? {} : { out: options.out }) },
+        // A manual run notifies only when asked: the person running it already sees the verdict.
+        deps: {
+          notify: options.notify ? 'silent' : 'none',
+          ...(options.out === undefined ? {} : { out: options.out }),
+        },
       });
       if (options.json) io.out(`${JSON.stringify(result.report, null, 2)}\n`);
       else printVerdict(io, result.report, result.location);

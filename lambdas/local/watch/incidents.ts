@@ -14,6 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { ProbeHistoryFiles } from '../../adapters/local/probe-history-files.ts';
 import type { GatewatchConfig } from '../../core/config.ts';
 import { formatIncidentId, isoSeconds } from '../../core/diagnosis/incident-id.ts';
@@ -30,13 +32,15 @@ import {
   resolutionNotice,
   withResolution,
 } from '../../core/incident/resolution.ts';
-import type { Report } from '../../core/types.ts';
+import { retryPolicy } from '../../core/notify-config.ts';
+import type { NotificationRecord, Report } from '../../core/types.ts';
 import type { Notifier, ReportStore } from '../../ports.ts';
 import { storeReportFiles } from '../../steps/classify-and-report.ts';
 import { storeKeys } from '../../steps/deps.ts';
 import { type IndexContext, recordInIndex, updateReport } from '../../steps/incident-record.ts';
+import { channelsOf, deliver, NotifierChannels, notifyReport } from '../../steps/notify.ts';
 import type { DiagnoseRequest, DiagnoseResult } from '../diagnose.ts';
-import { smtpNotifierFor } from '../local-deps.ts';
+import { configuredChannels } from '../local-deps.ts';
 import type { WatchEvent } from './status-view.ts';
 
 /** Runs one diagnosis and writes its report (`diagnoseOnce`, or a stand-in in tests). */
@@ -56,13 +60,19 @@ export interface IncidentRunnerDeps {
   persist(): Promise<void>;
   emit(event: WatchEvent): void;
   now(): number;
+  /** Waits between notification retries. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
 }
 
-/** E-mail over SMTP when `notify.smtp` and `notify.email` are set; otherwise the view is the only channel. */
+/** The configured channels (e-mail, Slack, webhook, PagerDuty); with none, the view is the only channel. */
 export function watchNotifier(config: GatewatchConfig): Notifier & { close(): void } {
-  const mail = smtpNotifierFor(config);
-  if (!mail) return { notify: async () => {}, close: () => {} };
-  return { notify: (notification) => mail.notify(notification), close: () => mail.close() };
+  const channels = configuredChannels(config);
+  const set = new NotifierChannels(channels);
+  return Object.assign(set, {
+    close: () => {
+      for (const channel of channels) (channel as { close?: () => void }).close?.();
+    },
+  });
 }
 
 /** Runs the I/O of each incident in order: diagnosis, then resolution (see the module comment). */
@@ -152,11 +162,16 @@ export class IncidentRunner {
       if (failed) {
         this.#deps.emit({ type: 'incident-diagnosed', at: this.#at(), incident: failed });
         // The workflow's Notify step did not run: nobody would hear of this incident otherwise.
-        await this.#notify(openingNotice(failed));
+        await this.#notifyPlain(key, 'open', openingNotice(failed));
       }
       return;
     }
-    const done = this.#update(key, (r) => ({ ...r, diagnosis: 'done', report: ref }));
+    const done = this.#update(key, (r) => ({
+      ...r,
+      diagnosis: 'done',
+      report: ref,
+      ...(ref.notifications === undefined ? {} : { notifications: ref.notifications }),
+    }));
     await this.#deps.persist();
     if (done) this.#deps.emit({ type: 'incident-diagnosed', at: this.#at(), incident: done });
   }
@@ -187,10 +202,9 @@ export class IncidentRunner {
       randomBytes(2).toString('hex'),
     );
     const report = buildProberReport(record, incidentId, this.#at());
-    const location = await this.#writeReport(report);
-    const ref = refOf(report, location);
-    await this.#notify(openingNotice({ ...record, report: ref }));
-    return ref;
+    const notified = await this.#notifyReport(report, 'open', 'heartbeat missing');
+    const location = await this.#writeReport(notified);
+    return refOf(notified, location);
   }
 
   /** A report already written for this episode (same subject and opening second) before a restart. */
@@ -220,29 +234,43 @@ export class IncidentRunner {
   async #finalize(key: string): Promise<void> {
     const record = this.#record(key);
     if (record === undefined || record.resolvedAt === undefined || record.diagnosis === 'pending') return;
+    let notified = false;
     if (record.report) {
       const jsonKey = storeKeys.report(record.report.incidentId, 'json');
       const text = await this.#deps.store.get(jsonKey);
       if (text !== undefined) {
         const report = JSON.parse(text) as Report;
-        if (report.resolvedAt !== record.resolvedAt) {
+        const alreadyNotified = (report.notifications ?? []).some((n) => n.event === 'resolve');
+        if (report.resolvedAt === undefined || !alreadyNotified) {
           const why = `alarm${record.alarmIds.length === 1 ? '' : 's'} ${record.alarmIds.join(', ')} no longer in ALARM`;
           const resolvedAt = record.resolvedAt;
-          // A compare-and-swap on report.json (an `ack` or `note` at the same moment is kept), then the index.
+          const label = record.subject.kind === 'prober' ? 'heartbeat missing' : undefined;
           // Resolved by hand first: that resolution stands.
+          const resolve = (current: Report) =>
+            current.resolvedAt === undefined ? withResolution(current, resolvedAt, why) : current;
+          // The notice goes out first, then the report records it: a crash in between re-sends (at least once).
+          const before = resolve(report);
+          const sent = alreadyNotified ? before : await this.#notifyReport(before, 'resolve', label);
+          const outcomes = (sent.notifications ?? []).slice((before.notifications ?? []).length);
+          // A compare-and-swap on report.json (an `ack` or `note` at the same moment is kept), then the index.
           await updateReport(
             this.#deps.store,
             record.report.incidentId,
-            (current) =>
-              current.resolvedAt === undefined ? withResolution(current, resolvedAt, why) : current,
+            (current) => {
+              const resolved = resolve(current);
+              return outcomes.length === 0
+                ? resolved
+                : { ...resolved, notifications: [...(resolved.notifications ?? []), ...outcomes] };
+            },
             this.#indexContext(),
           );
         }
+        notified = true;
       } else {
         this.#warn(`${this.#deps.store.locate(jsonKey)} is gone; the resolution is not recorded in it`);
       }
     }
-    await this.#notify(resolutionNotice(record));
+    if (!notified) await this.#notifyPlain(key, 'resolve', resolutionNotice(record));
     this.#deps.setBook(finishIncident(this.#deps.getBook(), key));
     await this.#deps.persist();
     this.#deps.emit({ type: 'incident-resolved', at: this.#at(), incident: record });
@@ -265,19 +293,62 @@ export class IncidentRunner {
     };
   }
 
-  async #notify(notification: { subject: string; text: string }): Promise<void> {
-    try {
-      await this.#deps.notifier.notify(notification);
-    } catch (error) {
-      this.#warn(
-        `notice "${notification.subject}" not sent: ${error instanceof Error ? error.message : String(error)}`,
-      );
+  /** Notifies about a report (open or resolve) on every channel; outcomes go into the report and the state. */
+  async #notifyReport(report: Report, event: 'open' | 'resolve', label?: string): Promise<Report> {
+    const result = await notifyReport(report, event, {
+      config: this.#deps.config,
+      notifier: this.#deps.notifier,
+      now: () => new Date(this.#deps.now()),
+      ...(this.#deps.sleep === undefined ? {} : { sleep: this.#deps.sleep }),
+      host: hostname(),
+      link: pathToFileURL(this.#deps.store.locate(storeKeys.report(report.incidentId, 'html'))).href,
+      ...(label === undefined ? {} : { label }),
+    });
+    if (result === undefined) return report;
+    this.#recordOutcomes(report.incidentId, result.outcomes);
+    return result.report;
+  }
+
+  /** A notice with no report behind it (the diagnosis failed): sent and recorded in the state only. */
+  async #notifyPlain(
+    key: string,
+    event: 'open' | 'resolve',
+    notification: { subject: string; text: string },
+  ): Promise<void> {
+    const { channels } = channelsOf(this.#deps.notifier);
+    const outcomes = await deliver(
+      notification,
+      event,
+      channels,
+      retryPolicy(this.#deps.config.notify),
+      () => new Date(this.#deps.now()),
+      this.#deps.sleep,
+    );
+    this.#update(key, (r) => ({ ...r, notifications: [...(r.notifications ?? []), ...outcomes] }));
+    this.#warnFailures(notification.subject, outcomes);
+  }
+
+  #recordOutcomes(incidentId: string, outcomes: NotificationRecord[]): void {
+    const record = this.#deps.getBook().active.find((r) => r.report?.incidentId === incidentId);
+    if (record !== undefined)
+      this.#update(record.key, (r) => ({ ...r, notifications: [...(r.notifications ?? []), ...outcomes] }));
+    this.#warnFailures(incidentId, outcomes);
+  }
+
+  #warnFailures(what: string, outcomes: readonly NotificationRecord[]): void {
+    for (const outcome of outcomes) {
+      if (outcome.status === 'failed')
+        this.#warn(
+          `${outcome.event} notice for ${what} not sent on ${outcome.channel} after ${outcome.attempts} attempts: ${outcome.error ?? ''}`,
+        );
     }
   }
 }
 
 function refOf(report: Report, location: string): IncidentReportRef {
+  const notifications = report.notifications;
   return {
+    ...(notifications === undefined || notifications.length === 0 ? {} : { notifications }),
     incidentId: report.incidentId,
     location,
     rootCause: report.verdict.rootCause,

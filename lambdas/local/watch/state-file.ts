@@ -45,6 +45,15 @@ export interface WatchState {
 
 const iso = z.string().min(1);
 const SubjectSchema = z.object({ kind: z.enum(['target', 'prober']), name: z.string().min(1) });
+const NotificationSchema = z.object({
+  event: z.enum(['open', 'resolve']),
+  channel: z.string(),
+  status: z.enum(['sent', 'failed', 'silenced', 'skipped']),
+  attempts: z.number().int(),
+  at: iso,
+  error: z.string().optional(),
+  detail: z.string().optional(),
+});
 const RecordSchema = z.object({
   key: z.string().min(1),
   subject: SubjectSchema,
@@ -61,11 +70,13 @@ const RecordSchema = z.object({
       upstream: z.string().optional(),
       confidence: z.number(),
       summary: z.string(),
+      notifications: z.array(NotificationSchema).optional(),
     })
     .optional(),
   diagnosisError: z.string().optional(),
   resolvedAt: iso.optional(),
   durationSeconds: z.number().optional(),
+  notifications: z.array(NotificationSchema).optional(),
 });
 
 const StateSchema = z.object({

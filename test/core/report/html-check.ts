@@ -258,6 +258,8 @@ export const REPORT_ELEMENTS = new Set([
   'a',
   'figure',
   'figcaption',
+  'details',
+  'summary',
   'ol',
   'ul',
   'li',

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cleanText, escapeHtml } from '../../../lambdas/core/report/escape.ts';
 import { REPORT_CSP, renderHtml } from '../../../lambdas/core/report/render-html.ts';
-import { evidenceText } from '../../../lambdas/core/report/view.ts';
+import { evidenceText, proseSegments } from '../../../lambdas/core/report/view.ts';
 import { ROOT_CAUSES } from '../../../lambdas/core/root-causes.ts';
 import type { Report } from '../../../lambdas/core/types.ts';
 import { FIXTURE_NAMES, HOSTILE_STRINGS, hostileReport, loadReport } from './fixtures.ts';
@@ -74,7 +74,10 @@ describe('renderHtml on sample reports', () => {
   it('states when a resolved incident recovered and how long it lasted', () => {
     const page = renderHtml(loadReport('upstream-timeout-resolved'));
     expect(visibleText(page)).toContain('resolved at 2026-11-24T06:13:55Z after 21 min');
-    expect(page).toContain('<span class="pill state">resolved</span>');
+    // Resolved looks resolved: green banner, "Resolved", and what it was only as a muted note.
+    expect(page).toContain('<header class="banner tone-resolved"');
+    expect(page).toContain('<span class="pill">Resolved</span> <span class="pill was">was Critical</span>');
+    expect(page).not.toContain('<header class="banner tone-critical"');
   });
 
   it('draws the per-minute chart inline, and none for a single minute', () => {
@@ -98,7 +101,8 @@ describe('renderHtml on sample reports', () => {
     expect(page).toContain(`<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`);
     expect(page).toContain('@media (prefers-color-scheme:dark)');
     expect(page).toMatch(/@media \(min-width:700px\)\{\.cols\{grid-template-columns:1fr 1fr\}/);
-    expect(page).toMatch(/pre\{[^}]*overflow-x:auto[^}]*white-space:pre/);
+    // Evidence wraps instead of hiding behind a horizontal scroll (a phone showed 40 characters of it).
+    expect(page).toMatch(/pre\{[^}]*white-space:pre-wrap;overflow-wrap:anywhere/);
     const { tokens } = tokenizeHtml(page);
     const linkTargets = tokens.flatMap((token) =>
       token.type === 'start' ? token.attributes.filter((a) => a.name === 'href').map((a) => a.value) : [],
@@ -123,13 +127,13 @@ describe('renderHtml on hostile input', () => {
     const value = HOSTILE_STRINGS.join(' ');
     const report = hostileReport(value);
     const text = visibleText(renderHtml(report));
-    for (const shown of [
-      report.target,
-      report.verdict.summary,
-      report.findings[0]!.title,
-      report.nextSteps[0]!,
-    ]) {
-      expect(text).toContain(cleanText(shown));
+    expect(text).toContain(cleanText(report.target));
+    // Prose shows its backtick spans as code: the words stay, the backticks do not.
+    for (const shown of [report.verdict.summary, report.findings[0]!.title, report.nextSteps[0]!]) {
+      const words = proseSegments(shown)
+        .map((segment) => segment.text)
+        .join('');
+      expect(text).toContain(cleanText(words));
     }
   });
 

@@ -1,8 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { escapeMarkdownCell, escapeMarkdownInline } from '../../../lambdas/core/report/escape.ts';
+import {
+  escapeMarkdownCell,
+  escapeMarkdownInline,
+  markdownCodeSpan,
+} from '../../../lambdas/core/report/escape.ts';
 import { renderMarkdown } from '../../../lambdas/core/report/render-markdown.ts';
-import { evidenceText } from '../../../lambdas/core/report/view.ts';
+import { evidenceText, proseSegments } from '../../../lambdas/core/report/view.ts';
 import { ROOT_CAUSES } from '../../../lambdas/core/root-causes.ts';
 import { FIXTURE_NAMES, HOSTILE_STRINGS, hostileReport, loadReport } from './fixtures.ts';
 import { checkMarkdown, splitFences, tableCells } from './markdown-check.ts';
@@ -10,6 +14,13 @@ import { checkMarkdown, splitFences, tableCells } from './markdown-check.ts';
 /** The fenced blocks' contents, in order. */
 function blocks(markdown: string): string[] {
   return splitFences(markdown).blocks.map((block) => block.content);
+}
+
+/** Prose as the renderer writes it: backtick spans as code spans, the rest escaped. */
+function prose(value: string): string {
+  return proseSegments(value)
+    .map((segment) => (segment.code ? markdownCodeSpan(segment.text) : escapeMarkdownInline(segment.text)))
+    .join('');
 }
 
 describe('renderMarkdown on sample reports', () => {
@@ -22,9 +33,11 @@ describe('renderMarkdown on sample reports', () => {
       `# ${report.target}: ${report.verdict.rootCause}` +
         (report.verdict.rootCause === 'healthy'
           ? ''
-          : ` (critical, ${report.resolvedAt ? 'resolved' : 'open'})`),
+          : report.resolvedAt
+            ? ' (resolved, was critical)'
+            : ' (critical, open)'),
     );
-    expect(lines[2]).toBe(`> **${escapeMarkdownInline(report.verdict.summary)}**`);
+    expect(lines[2]).toBe(`> **${prose(report.verdict.summary)}**`);
     expect(markdown).toContain(
       `\`${report.verdict.rootCause}\` — ${escapeMarkdownInline(ROOT_CAUSES[report.verdict.rootCause])}`,
     );
@@ -160,7 +173,7 @@ describe('renderMarkdown on hostile input', () => {
           const markdown = renderMarkdown(report);
           expect(checkMarkdown(markdown)).toEqual([]);
           expect(blocks(markdown)[0]).toBe(evidenceText(`excerpt ${value}`).replace(/\n+$/, ''));
-          expect(markdown).toContain(`> **${escapeMarkdownInline(`summary ${value}`)}**`);
+          expect(markdown).toContain(`> **${prose(`summary ${value}`)}**`);
         },
       ),
       { numRuns: 300 },

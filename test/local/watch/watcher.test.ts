@@ -229,9 +229,12 @@ describe('the watch pipeline', () => {
     const folder = finished!.report!.location.replace(/report\.json$/, '');
     expect(await readFile(`${folder}report.md`, 'utf8')).toBe(renderMarkdown(report));
     expect(await readFile(`${folder}report.html`, 'utf8')).toBe(renderHtml(report));
+    // The resolution replies to the opening mail (same incident, threaded) and says how long it lasted.
     expect(h.notices.map((n) => n.subject)).toEqual([
-      `[gatewatch] shop: resolved after ${report.durationSeconds} s (upstream-down)`,
+      `Re: [gatewatch] shop: upstream-down${report.verdict.upstream ? ` ${report.verdict.upstream}` : ''} — resolved after ${report.durationSeconds} s`,
     ]);
+    expect(h.notices[0]!.incident).toMatchObject({ event: 'resolve', incidentId: report.incidentId });
+    expect(report.notifications?.map((n) => [n.event, n.status])).toEqual([['resolve', 'sent']]);
     await watcher.stop();
   });
 
@@ -282,7 +285,9 @@ describe('the watch pipeline', () => {
     await h.run(watcher, 4);
     expect(watcher.incidents.active).toEqual([]);
     expect(watcher.incidents.recent.map((r) => r.subject.kind)).toEqual(['prober']);
-    expect(h.notices.at(-1)?.subject).toMatch(/^\[gatewatch\] prober: resolved after \d+ s \(unknown\)$/);
+    expect(h.notices.at(-1)?.subject).toMatch(
+      /^Re: \[gatewatch\] prober: heartbeat missing — resolved after \d+ s$/,
+    );
     await watcher.stop();
   });
 

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { incidentSubject, sanitizeSubject } from '../../lambdas/core/notification.ts';
+import {
+  incidentMessage,
+  incidentSubject,
+  messageHtml,
+  messageSubject,
+  messageText,
+  sanitizeSubject,
+} from '../../lambdas/core/notification.ts';
+import { loadReport } from './report/fixtures.ts';
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
@@ -62,5 +70,49 @@ describe('incidentSubject', () => {
       '[gatewatch] shop: upstream-down 127.0.0.1:3000',
     );
     expect(incidentSubject('shop', 'healthy', undefined)).toBe('[gatewatch] shop: healthy');
+  });
+});
+
+describe('the remediation outcome in a message', () => {
+  const report = loadReport('upstream-down');
+  const suggested = {
+    status: 'suggested',
+    reason: 'upstream-down maps to restart-service; mode suggest runs nothing',
+    escalated: false,
+    command: 'systemctl restart shop-api.service',
+    approveCommand: `gatewatch approve ${report.incidentId} --action restart-service`,
+  };
+
+  it('carries the exact action and the approve command in the text and the HTML parts', () => {
+    const message = incidentMessage(report, 'open', { host: 'web-1', remediation: suggested });
+    const text = messageText(message);
+    expect(text).toContain('Remediation: suggested');
+    expect(text).toContain('Action: systemctl restart shop-api.service');
+    expect(text).toContain(`Approve it: gatewatch approve ${report.incidentId} --action restart-service`);
+    const html = messageHtml(message);
+    expect(html).toContain('systemctl restart shop-api.service');
+    expect(html).toContain(`gatewatch approve ${report.incidentId}`);
+    expect(messageSubject(message)).not.toContain('remediation failed');
+  });
+
+  it('marks an escalation in the subject and the body, and escapes what the HTML shows', () => {
+    const message = incidentMessage(report, 'open', {
+      host: 'web-1',
+      remediation: {
+        status: 'remediation-failed',
+        reason: 'not recovered after 60 s <script>alert(1)</script>',
+        escalated: true,
+        command: 'systemctl restart shop-api.service',
+      },
+    });
+    expect(messageSubject(message)).toMatch(/^\[remediation failed\] \[gatewatch\]/);
+    expect(messageText(message)).toContain('ESCALATION: the incident is not repaired');
+    expect(messageHtml(message)).not.toContain('<script>alert(1)</script>');
+    expect(messageText(message)).not.toContain('Approve it');
+  });
+
+  it('leaves the resolution without it', () => {
+    const message = incidentMessage(report, 'resolve', { host: 'web-1', remediation: suggested });
+    expect(messageText(message)).not.toContain('Remediation:');
   });
 });

@@ -498,6 +498,18 @@ describe('coverage: never healthy on evidence that could not be read', () => {
 });
 
 describe("nginx's own failures are causes", () => {
+  it('names an HTTP/2 stream the upstream reset with an error code below 0.8: the code says what, not why', () => {
+    const rejected = (time: string) =>
+      `${at(time)} [error] 41#41: *5 upstream rejected request with error 2 while reading response header from upstream, client: 127.0.0.1, server: shop, request: "POST /svc.Orders/Get HTTP/2.0", upstream: "grpc://127.0.0.1:50051", host: "shop"`;
+    const result = classify(evidence(repeat(3, rejected)));
+    expect(result.verdict).toMatchObject({
+      rootCause: 'upstream-error-response',
+      upstream: '127.0.0.1:50051',
+    });
+    expect(result.verdict.confidence).toBeLessThan(0.8);
+    expect(result.verdict.summary).toContain('2 internal error');
+  });
+
   it.each([
     [
       'worker_connections exhausted',

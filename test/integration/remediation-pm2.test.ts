@@ -408,4 +408,39 @@ describe('remediation with pm2 behind a real nginx', () => {
     expect(report?.remediation?.ran?.commands).toEqual([`pm2 restart ${appName}`]);
     expect(existsSync(canary)).toBe(false);
   }, 300_000);
+
+  it('`watch --dry-run` in auto mode records the exact command for the incident and runs nothing', async () => {
+    const dir = join(work, 'watch-dry-run');
+    const config = await writeConfig(
+      'watch-dry-run',
+      { mode: 'auto', actions: ['restart-service'], verifySeconds: 30 },
+      dir,
+    );
+    if (!(await appAnswers())) {
+      pm2('restart', appName);
+      await until(() => appAnswers(), 'the app under pm2 to answer again');
+    }
+    const watch = cli(['watch', '--config', config, '--cooldown', '0', '--dry-run']);
+    try {
+      await until(() => watch.output().includes('Ctrl-C stops'), 'watch to start');
+      const startsBefore = await appStarts();
+      await crashApp();
+      const report = await until(
+        async () => (await reports(dir)).find((r) => r.remediation !== undefined),
+        'the incident with its remediation record',
+        120_000,
+        async () => watch.output().slice(-3000),
+      );
+      expect(report.remediation).toMatchObject({ mode: 'auto', dryRun: true });
+      expect(report.remediation?.ran?.outcome).toBe('dry-run');
+      expect(report.remediation?.ran?.commands).toEqual([`pm2 restart ${appName}`]);
+      // Nothing ran: the app stays down and pm2 started it no more times.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await appAnswers()).toBe(false);
+      expect(await appStarts()).toBe(startsBefore);
+    } finally {
+      watch.child.kill('SIGINT');
+      await watch.exited;
+    }
+  }, 300_000);
 });

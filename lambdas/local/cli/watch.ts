@@ -27,6 +27,7 @@ const OptionsSchema = z.object({
   cooldown: seconds('the cool-down', 0).optional(),
   state: z.string().min(1).optional(),
   json: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
 });
 /** The command's flags, as commander hands them over. */
 export type WatchCommandOptions = z.input<typeof OptionsSchema>;
@@ -77,6 +78,7 @@ export async function runWatchCommand(raw: unknown, io: Io, deps: WatchCommandDe
         : { intervalOverrideSeconds: options.intervalOverride }),
       ...(options.cooldown === undefined ? {} : { cooldownSeconds: options.cooldown }),
       ...(options.state === undefined ? {} : { statePath: options.state }),
+      ...(options.dryRun ? { dryRun: true } : {}),
       view,
     });
   } catch (error) {
@@ -148,6 +150,7 @@ export function watchCommand(io: Io, deps: WatchCommandDeps = {}): Command {
       'after an incident resolves, no new incident of the same target for this long (default: 5 probe intervals)',
     )
     .option('--state <file>', 'state file (default: <reports.dir>/.gatewatch-state.json)')
+    .option('--dry-run', 'remediation: record what would run for each incident, run nothing')
     .option(
       '--json',
       'one JSON object per event on stdout (probe results, alarms, incidents with report paths)',

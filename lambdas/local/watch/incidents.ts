@@ -50,6 +50,8 @@ export type DiagnoseFunction = (request: DiagnoseRequest) => Promise<DiagnoseRes
 export interface IncidentRunnerDeps {
   config: GatewatchConfig;
   diagnose: DiagnoseFunction;
+  /** Remediation records what it would run and runs nothing (`watch --dry-run`). */
+  dryRun?: boolean;
   /** Notices the pipeline sends itself (resolution, heartbeat, failed diagnosis). */
   notifier: Notifier;
   /** The reports folder's store (`FolderReportStore`); `reportsDir` is its folder. */
@@ -189,6 +191,7 @@ export class IncidentRunner {
       now: new Date(record.openedAt),
       trigger: record.trigger,
       deps: { notify: 'silent', out: this.#deps.reportsDir },
+      ...(this.#deps.dryRun ? { dryRun: true } : {}),
     });
     return refOf(result.report, result.location);
   }

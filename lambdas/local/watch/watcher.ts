@@ -101,6 +101,8 @@ export interface WatchOptions {
   deps?: WatchDeps;
   /** Probe runs in flight at once before a tick is skipped (a skipped tick is a missing heartbeat). @default 3 */
   maxRunsInFlight?: number;
+  /** Remediation records what it would run for each incident and runs nothing. */
+  dryRun?: boolean;
 }
 
 interface RunInFlight {
@@ -292,6 +294,7 @@ export class Watcher {
     this.#runner = new IncidentRunner({
       config: this.config,
       diagnose: options.deps?.diagnose ?? diagnoseOnce,
+      ...(options.dryRun ? { dryRun: true } : {}),
       notifier: this.#notifier,
       store: new FolderReportStore(this.config.reports.dir),
       reportsDir: this.config.reports.dir,

@@ -23,6 +23,7 @@ import { type LabOptions, NginxLab } from '../../lambdas/local/lab/nginx-lab.ts'
 import { type UpstreamOptions, UpstreamProcess } from '../../lambdas/local/lab/upstream-process.ts';
 import type { DiagnosticsDispatcher } from '../../lambdas/ports.ts';
 import { createNamespacePair, type NamespacePair } from '../support/netns.ts';
+import { replayMatchesLive } from '../support/replay.ts';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../bin/gatewatch.mjs', import.meta.url));
@@ -82,6 +83,8 @@ export interface Outcome {
   /** Set when the scenario could not be staged or diagnosed. */
   error?: string;
   durationMs: number;
+  /** The incident's evidence bundle replayed offline (`gatewatch replay`) against the live report. */
+  replay?: { matches: boolean; verdictMatches: boolean; difference?: string; error?: string };
 }
 
 /** Resources a scenario starts; all ended in reverse order when it is done. */
@@ -357,7 +360,11 @@ function nginxCommand(nginx: NginxLab, extra: string[]): [string, string[]] {
 /** How the diagnosis is run: the shipped CLI as a process, or the workflow entry the CLI calls. */
 export type Via = 'cli' | 'workflow';
 
-export async function diagnose(staged: Staged, via: Via, work: string): Promise<Report> {
+export async function diagnose(
+  staged: Staged,
+  via: Via,
+  work: string,
+): Promise<{ report: Report; dir: string }> {
   const config = staged.nginx.gatewatchConfig(staged.target ?? {}, join(work, 'incidents'));
   const from = staged.from ?? new Date(Date.now() - 5 * 60_000);
   if (via === 'cli' && staged.dispatcher === undefined) {
@@ -368,7 +375,8 @@ export async function diagnose(staged: Staged, via: Via, work: string): Promise<
       [CLI, 'diagnose', '--config', configPath, '--since', from.toISOString(), '--json'],
       { maxBuffer: 64 * 1024 * 1024, timeout: 180_000 },
     );
-    return JSON.parse(stdout) as Report;
+    const report = JSON.parse(stdout) as Report;
+    return { report, dir: join(work, 'incidents', report.incidentId) };
   }
   const result = await diagnoseOnce({
     config,
@@ -376,7 +384,28 @@ export async function diagnose(staged: Staged, via: Via, work: string): Promise<
     from,
     deps: { notify: 'silent', ...(staged.dispatcher ? { dispatcher: staged.dispatcher } : {}) },
   });
-  return result.report;
+  return { report: result.report, dir: result.dir };
+}
+
+/** Replays the incident's bundle offline and compares it with the live report.json (Must show 4 of issue 11). */
+async function replayOutcome(dir: string): Promise<NonNullable<Outcome['replay']>> {
+  try {
+    const compared = await replayMatchesLive(dir);
+    const out: NonNullable<Outcome['replay']> = {
+      matches: compared.matches,
+      verdictMatches: compared.verdictMatches,
+    };
+    const diff = compared.firstDifference;
+    if (diff)
+      out.difference = `line ${diff.line}: live ${diff.live.slice(0, 200)} | replayed ${diff.replayed.slice(0, 200)}`;
+    return out;
+  } catch (error) {
+    return {
+      matches: false,
+      verdictMatches: false,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
 }
 
 /** Stages one scenario, diagnoses it, compares, cleans up. Never throws: a failure is an outcome. */
@@ -389,8 +418,10 @@ export async function runScenario(scenario: Scenario, via: Via, index = 0): Prom
     const staged = await scenario.stage(ctx);
     label = staged.label;
     if (staged.proof) await assertFaultMade(staged.nginx, staged.proof);
-    const report = await diagnose(staged, via, work);
-    return score(scenario, label, report, performance.now() - started);
+    const { report, dir } = await diagnose(staged, via, work);
+    const outcome = score(scenario, label, report, performance.now() - started);
+    outcome.replay = await replayOutcome(dir);
+    return outcome;
   } catch (error) {
     return {
       scenario: scenario.name,

@@ -43,13 +43,21 @@ if (!values['corpus-only']) {
     outcomes.push(outcome);
     const mark = outcome.error ? 'ERROR' : outcome.rootCauseRight ? 'right' : 'WRONG';
     process.stderr.write(
-      `${mark.padEnd(5)} ${scenario.name}: label ${outcome.label.rootCause}, got ${outcome.rootCause ?? '-'} (${outcome.confidence ?? '-'})${outcome.error ? ` ${outcome.error.slice(0, 300)}` : ''} [${(outcome.durationMs / 1000).toFixed(1)} s]\n`,
+      `${mark.padEnd(5)} ${scenario.name}: label ${outcome.label.rootCause}, got ${outcome.rootCause ?? '-'} (${outcome.confidence ?? '-'})${outcome.error ? ` ${outcome.error.slice(0, 300)}` : ''}${outcome.replay && !outcome.replay.matches ? ` REPLAY DIFFERS ${outcome.replay.error ?? outcome.replay.difference ?? ''}` : ''} [${(outcome.durationMs / 1000).toFixed(1)} s]\n`,
     );
   }
 }
 const corpus = await scoreCorpus();
 
 console.log(scenarioTable(outcomes, via));
+const replayed = outcomes.filter((o) => o.replay !== undefined);
+if (replayed.length > 0) {
+  const same = replayed.filter((o) => o.replay!.matches).length;
+  const sameVerdict = replayed.filter((o) => o.replay!.verdictMatches).length;
+  console.log(
+    `\nEvidence bundles replayed offline (\`gatewatch replay\`): ${same}/${replayed.length} byte-identical report.json, ${sameVerdict}/${replayed.length} same verdict.`,
+  );
+}
 if (notRun.length > 0) console.log(`\nNot run on this machine: ${notRun.join('; ')}\n`);
 console.log(wrongList(outcomes));
 console.log(corpusTable(corpus));

@@ -23,6 +23,8 @@ describe('accuracy scenarios: the verdict names the fault that was made', () => 
         expect(outcome.error).toBeUndefined();
         expect(outcome.rootCause).toBe(outcome.label.rootCause);
         if (outcome.label.upstream !== undefined) expect(outcome.upstream).toBe(outcome.label.upstream);
+        // The evidence bundle replays offline to the same report.json, byte for byte.
+        expect(outcome.replay).toMatchObject({ matches: true, verdictMatches: true });
       },
       240_000,
     );

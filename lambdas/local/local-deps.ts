@@ -91,8 +91,10 @@ export function configuredChannels(config: GatewatchConfig): Notifier[] {
 }
 
 function localNotifier(config: GatewatchConfig, mode: 'console' | 'silent' | 'none'): Notifier {
-  if (mode === 'none')
-    return new NotifierChannels([], 'manual diagnose: notifications are sent only with --notify');
   const channels = configuredChannels(config);
+  // Incident notices are skipped; an approval request (approve mode) still reaches the channels, or the
+  // repair would wait for a person nobody told.
+  if (mode === 'none')
+    return new NotifierChannels(channels, 'manual diagnose: notifications are sent only with --notify');
   return new NotifierChannels(mode === 'console' ? [new ConsoleNotifier(), ...channels] : channels);
 }

@@ -25,8 +25,9 @@ import { updateReport } from './incident-record.ts';
 import { type RemediationNotice, remediationOutcomeOf } from './remediation-notice.ts';
 
 /**
- * The set of channels a run notifies on; each one's outcome is recorded separately. Empty with a
- * `skipReason` when notifying is off for this run (a manual `diagnose` without `--notify`).
+ * The set of channels a run notifies on; each one's outcome is recorded separately. With a `skipReason`
+ * the run sends no incident notice (a manual `diagnose` without `--notify`); a request for action (an
+ * approval in approve mode) still goes to the channels.
  */
 export class NotifierChannels implements Notifier {
   readonly channel = 'all';
@@ -174,7 +175,7 @@ export async function notifyReport(
         detail: describeSilence(silence),
       },
     ];
-  } else if (channels.length === 0) {
+  } else if (skipReason !== undefined || channels.length === 0) {
     outcomes = [
       {
         event,

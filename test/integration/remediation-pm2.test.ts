@@ -78,6 +78,9 @@ async function crashApp(): Promise<void> {
   const pid = await until(() => appPid() || undefined, 'the app to have a pid');
   process.kill(pid, 'SIGKILL');
   await until(async () => !(await appAnswers()), 'the app to stop answering');
+  // A client meets the outage through nginx: the refusal is in the logs the diagnosis reads (without it
+  // the window holds only what earlier tests left there).
+  await lab.get('/').catch(() => 0);
 }
 
 async function writeConfig(
@@ -320,7 +323,7 @@ describe('remediation with pm2 behind a real nginx', () => {
     const request = await until(async () => {
       const names = await readdir(join(dir, '.gatewatch-approvals')).catch(() => [] as string[]);
       return names.find((n) => n.endsWith('.request.json'));
-    }, 'the approval request');
+    }, 'the approval request', 120_000, async () => diagnose.output().slice(-3000));
     const incidentId = request.replace('.request.json', '');
     const pending = JSON.parse(await readFile(join(dir, incidentId, 'report.json'), 'utf8')) as Report;
     expect(pending.remediation?.status).toBe('awaiting-approval');

@@ -1,0 +1,136 @@
+// The README CLI table's flags that no other test ran, each through the shipped CLI (bin/gatewatch.mjs in a
+// child process): `lint --dump/--fail-on`, `incidents --dir` and `incidents show --dir`.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { IncidentIndexEntry } from '../../lambdas/core/incident/incident-index.ts';
+import type { Report } from '../../lambdas/core/types.ts';
+import { runGatewatch } from '../support/cli.ts';
+
+// Each run starts the real CLI; on a loaded two-core machine that can take many seconds.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 240_000 });
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'gatewatch-cli-flags-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+/** A configuration checked and dumped by the real nginx (`nginx -T -p DIR -c FILE`), saved as a file. */
+async function nginxDumpFile(name: string, http: string): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  const file = join(dir, 'nginx.conf');
+  await writeFile(
+    file,
+    `pid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log;\nevents {}\nhttp {\n  access_log off;\n${http}\n}\n`,
+  );
+  const run = spawnSync('nginx', ['-T', '-p', dir, '-c', file], { encoding: 'utf8' });
+  expect(run.status, run.stderr).toBe(0);
+  const dump = join(dir, 'nginx-dump.txt');
+  await writeFile(dump, run.stdout);
+  return dump;
+}
+
+interface LintJson {
+  source: string;
+  findings: { rule: string; severity: string; file: string; line: number }[];
+}
+
+describe('gatewatch lint --dump FILE --fail-on SEVERITY', () => {
+  let racing: string;
+  let clean: string;
+  beforeAll(async () => {
+    // An upstream with keepalive, proxied without `proxy_http_version 1.1`: the keep-alive race, and
+    // keepalive that HTTP/1.0 never uses.
+    racing = await nginxDumpFile(
+      'racing',
+      [
+        '  upstream app {',
+        '    server 127.0.0.1:3001;',
+        '    keepalive 8;',
+        '  }',
+        '  server {',
+        '    listen 127.0.0.1:18080;',
+        '    location / {',
+        '      proxy_pass http://app;',
+        '    }',
+        '  }',
+      ].join('\n'),
+    );
+    // Plain proxying to one address, no keepalive: nothing to say.
+    clean = await nginxDumpFile(
+      'clean',
+      [
+        '  server {',
+        '    listen 127.0.0.1:18081;',
+        '    location / {',
+        '      proxy_pass http://127.0.0.1:3001;',
+        '    }',
+        '  }',
+      ].join('\n'),
+    );
+  });
+
+  it('exits 1 on findings at or above warning (the default) and names the keepalive upstream with file:line', async () => {
+    const run = await runGatewatch(['lint', '--dump', racing, '--json']);
+    expect(run.code, run.stderr).toBe(1);
+    const [result] = JSON.parse(run.stdout) as LintJson[];
+    expect(result!.source).toBe(racing);
+    const rules = result!.findings.map((f) => f.rule);
+    expect(rules).toContain('keepalive-race');
+    const race = result!.findings.find((f) => f.rule === 'keepalive-race')!;
+    expect(race.file).toMatch(/racing\/nginx\.conf$/);
+    expect(race.line).toBeGreaterThan(0);
+    expect(run.stderr).toMatch(/at or above warning/);
+  });
+
+  it('reads the same dump from stdin with --dump -', async () => {
+    const text = await readFile(racing, 'utf8');
+    const fromFile = await runGatewatch(['lint', '--dump', racing, '--json']);
+    const fromStdin = await runGatewatch(['lint', '--dump', '-', '--json'], { input: text });
+    expect(fromStdin.code, fromStdin.stderr).toBe(1);
+    const [a] = JSON.parse(fromFile.stdout) as LintJson[];
+    const [b] = JSON.parse(fromStdin.stdout) as LintJson[];
+    expect(b!.source).toBe('-');
+    expect(b!.findings).toEqual(a!.findings);
+  });
+
+  it('exits 0 when no finding reaches --fail-on error, still printing the warnings', async () => {
+    const run = await runGatewatch(['lint', '--dump', racing, '--fail-on', 'error']);
+    const json = await runGatewatch(['lint', '--dump', racing, '--fail-on', 'error', '--json']);
+    const findings = (JSON.parse(json.stdout) as LintJson[])[0]!.findings;
+    // The exit code follows the findings: 0 only when none is an error.
+    expect(findings.some((f) => f.severity === 'error')).toBe(false);
+    expect(run.code, run.stderr).toBe(0);
+    expect(json.code).toBe(0);
+    expect(run.stdout).toContain('keepalive-race');
+  });
+
+  it('exits 1 with --fail-on info on the same warnings', async () => {
+    const run = await runGatewatch(['lint', '--dump', racing, '--fail-on', 'info', '--json']);
+    expect(run.code).toBe(1);
+  });
+
+  it('exits 0 on a clean dump at every --fail-on', async () => {
+    for (const severity of ['info', 'warning', 'error']) {
+      const run = await runGatewatch(['lint', '--dump', clean, '--fail-on', severity, '--json']);
+      expect(run.code, `${severity}: ${run.stdout}${run.stderr}`).toBe(0);
+      expect((JSON.parse(run.stdout) as LintJson[])[0]!.findings).toEqual([]);
+    }
+  });
+
+  it('exits 2 with the choices on --fail-on bogus, and on a --dump that does not exist', async () => {
+    const bogus = await runGatewatch(['lint', '--dump', racing, '--fail-on', 'bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/error, warning, info/);
+    expect(bogus.stdout).toBe('');
+    const missing = await runGatewatch(['lint', '--dump', join(work, 'no-such-dump.txt')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('ENOENT');
+  });
+});

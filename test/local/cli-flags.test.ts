@@ -134,3 +134,102 @@ describe('gatewatch lint --dump FILE --fail-on SEVERITY', () => {
     expect(missing.stderr).toContain('ENOENT');
   });
 });
+
+function nginxTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/-/g, '/').slice(0, 19);
+}
+
+describe('gatewatch incidents --dir DIR and incidents show ID --dir DIR', () => {
+  let reports: string;
+  let elsewhere: string;
+  const ids: string[] = [];
+  beforeAll(async () => {
+    const dir = join(work, 'incidents');
+    await mkdir(dir, { recursive: true });
+    reports = join(dir, 'reports');
+    const errorLog = join(dir, 'error.log');
+    const now = Date.now();
+    const lines = [0, 1, 2].flatMap((i) => {
+      const at = nginxTime(now - (90 - i * 10) * 1000);
+      return [
+        `${at} [error] 11155#11155: *${6 + i} connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: gatewatch.test, request: "GET /cart HTTP/1.1", upstream: "http://127.0.0.1:41935/cart", host: "127.0.0.1:46661"`,
+        // Noise: not an upstream failure.
+        `${at} [error] 11155#11155: *${40 + i} open() "/srv/html/missing.css" failed (2: No such file or directory), client: 127.0.0.1, server: gatewatch.test, request: "GET /missing.css HTTP/1.1", host: "127.0.0.1:46661"`,
+      ];
+    });
+    await writeFile(errorLog, `${lines.join('\n')}\n`);
+    const config = join(dir, 'gatewatch.yaml');
+    await writeFile(
+      config,
+      [
+        'targets:',
+        '  - name: shop',
+        `    nginx: { errorLog: ${JSON.stringify(errorLog)}, utcOffset: "+00:00" }`,
+        '    upstreams: [{ address: "127.0.0.1:41935" }]',
+        'reports:',
+        `  dir: ${JSON.stringify(reports)}`,
+        '',
+      ].join('\n'),
+    );
+    for (let i = 0; i < 2; i++) {
+      // Incident ids have one-second resolution: one diagnosis per second.
+      await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
+      const run = await runGatewatch([
+        'diagnose',
+        '--config',
+        config,
+        '--logs-only',
+        '--json',
+        '--since',
+        '30m',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      ids.push((JSON.parse(run.stdout) as Report).incidentId);
+    }
+    // A working directory with no gatewatch.yaml: only --dir says where the record is.
+    elsewhere = join(dir, 'elsewhere');
+    await mkdir(elsewhere);
+  });
+
+  it('lists the folder given with --dir, newest first, with no configuration file', async () => {
+    const run = await runGatewatch(['incidents', '--dir', reports, '--json'], { cwd: elsewhere });
+    expect(run.code, run.stderr).toBe(0);
+    const entries = JSON.parse(run.stdout) as IncidentIndexEntry[];
+    expect(entries.map((e) => e.id)).toEqual([...ids].reverse());
+    const text = await runGatewatch(['incidents', '--dir', reports], { cwd: elsewhere });
+    expect(text.code, text.stderr).toBe(0);
+    for (const id of ids) expect(text.stdout).toContain(id);
+  });
+
+  it('says the folder is empty for an empty --dir, and needs the configuration without --dir', async () => {
+    const empty = join(work, 'incidents', 'empty');
+    await mkdir(empty);
+    const run = await runGatewatch(['incidents', '--dir', empty], { cwd: elsewhere });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('no incident');
+    expect(run.stdout).not.toContain(ids[0]);
+    const without = await runGatewatch(['incidents'], { cwd: elsewhere });
+    expect(without.code).not.toBe(0);
+  });
+
+  it('shows one incident from --dir, as text and as report.json', async () => {
+    const id = ids[0]!;
+    const json = await runGatewatch(['incidents', 'show', id, '--dir', reports, '--json'], {
+      cwd: elsewhere,
+    });
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as Report;
+    expect(report.incidentId).toBe(id);
+    expect(report.target).toBe('shop');
+    const text = await runGatewatch(['incidents', 'show', id, '--dir', reports], { cwd: elsewhere });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(id);
+    expect(text.stdout).toContain(report.verdict.rootCause);
+    const unknown = await runGatewatch(
+      ['incidents', 'show', 'shop-20200101T000000Z-abcd', '--dir', reports],
+      { cwd: elsewhere },
+    );
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('shop-20200101T000000Z-abcd');
+  });
+});

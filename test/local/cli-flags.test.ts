@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IncidentIndexEntry } from '../../lambdas/core/incident/incident-index.ts';
 import type { Report } from '../../lambdas/core/types.ts';
+import { findNginx } from '../../lambdas/local/lab/nginx-lab.ts';
 import { runGatewatch } from '../support/cli.ts';
 
 // Each run starts the real CLI; on a loaded two-core machine that can take many seconds.
@@ -139,6 +140,65 @@ function nginxTime(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/-/g, '/').slice(0, 19);
 }
 
+describe('gatewatch lint --config F --target NAME and validate --config F', () => {
+  let config: string;
+  beforeAll(async () => {
+    // Two targets whose nginx configurations the real nginx reads with `nginx -T` (not running: -T only
+    // reads the files), through the same read-only script a diagnosis uses.
+    const target = async (name: string, http: string) => {
+      const dump = await nginxDumpFile(`target-${name}`, http);
+      const dir = join(dump, '..');
+      return {
+        name,
+        nginx: {
+          errorLog: join(dir, 'logs', 'error.log'),
+          conf: join(dir, 'nginx.conf'),
+          prefix: dir,
+          binary: findNginx(),
+        },
+      };
+    };
+    const racing = await target(
+      'racing',
+      '  upstream app {\n    server 127.0.0.1:3001;\n    keepalive 8;\n  }\n  server {\n    listen 127.0.0.1:18082;\n    location / { proxy_pass http://app; }\n  }',
+    );
+    const clean = await target(
+      'clean',
+      '  server {\n    listen 127.0.0.1:18083;\n    location / { proxy_pass http://127.0.0.1:3001; }\n  }',
+    );
+    config = join(work, 'lint-targets.json');
+    await writeFile(
+      config,
+      JSON.stringify({ targets: [racing, clean], reports: { dir: join(work, 'lint-reports') } }),
+    );
+  });
+
+  it('validates the file given with --config, and exits 2 on one that does not exist', async () => {
+    const ok = await runGatewatch(['validate', '--config', config]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('2 target(s) (racing, clean)');
+    const missing = await runGatewatch(['validate', '--config', join(work, 'missing.yaml')]);
+    expect(missing.code).toBe(2);
+  });
+
+  it('lints only the target named with --target', async () => {
+    const racing = await runGatewatch(['lint', '--config', config, '--target', 'racing', '--json']);
+    expect(racing.code, racing.stderr).toBe(1);
+    const [result, ...rest] = JSON.parse(racing.stdout) as LintJson[];
+    expect(rest).toEqual([]);
+    expect(result!.source).toBe('racing');
+    expect(result!.findings.map((f) => f.rule)).toContain('keepalive-race');
+    const clean = await runGatewatch(['lint', '--config', config, '--target', 'clean', '--json']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect((JSON.parse(clean.stdout) as LintJson[]).map((r) => [r.source, r.findings.length])).toEqual([
+      ['clean', 0],
+    ]);
+    const unknown = await runGatewatch(['lint', '--config', config, '--target', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('racing, clean');
+  });
+});
+
 describe('gatewatch incidents --dir DIR and incidents show ID --dir DIR', () => {
   let reports: string;
   let elsewhere: string;
@@ -231,5 +291,33 @@ describe('gatewatch incidents --dir DIR and incidents show ID --dir DIR', () => 
     );
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('shop-20200101T000000Z-abcd');
+  });
+
+  it('acks, notes and resolves with --dir and no configuration file; show --dir has the activity', async () => {
+    const id = ids[1]!;
+    const ack = await runGatewatch(['ack', id, '--by', 'alice', '--dir', reports], { cwd: elsewhere });
+    expect(ack.code, ack.stderr).toBe(0);
+    const note = await runGatewatch(
+      ['note', id, 'restarted by hand, token=abc123secret', '--by', 'bob', '--dir', reports],
+      {
+        cwd: elsewhere,
+      },
+    );
+    expect(note.code, note.stderr).toBe(0);
+    const resolve = await runGatewatch(['resolve', id, '--by', 'carol', '--dir', reports], {
+      cwd: elsewhere,
+    });
+    expect(resolve.code, resolve.stderr).toBe(0);
+    const show = await runGatewatch(['incidents', 'show', id, '--dir', reports, '--json'], {
+      cwd: elsewhere,
+    });
+    const report = JSON.parse(show.stdout) as Report;
+    expect(report.activity?.map((a) => [a.action, a.by])).toEqual([
+      ['ack', 'alice'],
+      ['note', 'bob'],
+      ['resolve', 'carol'],
+    ]);
+    expect(show.stdout).not.toContain('abc123secret');
+    expect(report.resolvedAt).toBeDefined();
   });
 });

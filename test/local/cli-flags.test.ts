@@ -2,13 +2,15 @@
 // child process): `lint --dump/--fail-on`, `incidents --dir` and `incidents show --dir`.
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IncidentIndexEntry } from '../../lambdas/core/incident/incident-index.ts';
 import type { Report } from '../../lambdas/core/types.ts';
 import { findNginx } from '../../lambdas/local/lab/nginx-lab.ts';
-import { runGatewatch } from '../support/cli.ts';
+import { runGatewatch, startGatewatch } from '../support/cli.ts';
 
 // Each run starts the real CLI; on a loaded two-core machine that can take many seconds.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 240_000 });
@@ -319,5 +321,60 @@ describe('gatewatch incidents --dir DIR and incidents show ID --dir DIR', () => 
     ]);
     expect(show.stdout).not.toContain('abc123secret');
     expect(report.resolvedAt).toBeDefined();
+  });
+});
+
+describe('gatewatch watch --interval-override S', () => {
+  let server: Server;
+  let config: string;
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    const dir = join(work, 'watch');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'error.log'), '');
+    config = join(dir, 'gatewatch.json');
+    // Ten minutes between probes in the file: only the override makes several probes in a test.
+    await writeFile(
+      config,
+      JSON.stringify({
+        targets: [
+          {
+            name: 'shop',
+            probe: { url, allowPrivate: true, timeoutMs: 2000, intervalSeconds: 600 },
+            nginx: { errorLog: join(dir, 'error.log') },
+          },
+        ],
+        reports: { dir: join(dir, 'reports') },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  async function watchUntil(args: string[], probes: number) {
+    const watch = startGatewatch(['watch', '--config', config, '--json', ...args]);
+    try {
+      const started = await watch.waitFor(/^\{"v":1,"type":"started".*$/m, 120_000);
+      if (probes > 0) {
+        const pattern = new RegExp(`(?:^\\{"v":1,"type":"probe",.*\\n){${probes}}`, 'm');
+        await watch.waitFor(pattern, 120_000);
+      }
+      return JSON.parse(started[0]) as { intervalSeconds: number };
+    } finally {
+      watch.child.kill('SIGINT');
+      await watch.exited;
+    }
+  }
+
+  it('probes every S seconds instead of probe.intervalSeconds', async () => {
+    const state = join(work, 'watch', 'state.json');
+    const started = await watchUntil(['--interval-override', '1', '--state', state], 3);
+    expect(started.intervalSeconds).toBe(1);
+    // Without it, the file's interval (the first probe is not awaited: it is minutes away).
+    const plain = await watchUntil(['--state', `${state}.plain`], 0);
+    expect(plain.intervalSeconds).toBe(600);
   });
 });

@@ -295,6 +295,27 @@ describe('gatewatch incidents --dir DIR and incidents show ID --dir DIR', () => 
     expect(unknown.stderr).toContain('shop-20200101T000000Z-abcd');
   });
 
+  it('diagnoses only the target named with diagnose --target, and exits 2 on an unknown one', async () => {
+    const config = join(work, 'incidents', 'gatewatch.yaml');
+    const out = join(work, 'incidents', 'target-reports');
+    const run = await runGatewatch([
+      'diagnose',
+      '--config',
+      config,
+      '--target',
+      'shop',
+      '--logs-only',
+      '--json',
+      '--out',
+      out,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as Report).target).toBe('shop');
+    const unknown = await runGatewatch(['diagnose', '--config', config, '--target', 'billing', '--out', out]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('billing');
+  });
+
   it('acks, notes and resolves with --dir and no configuration file; show --dir has the activity', async () => {
     const id = ids[1]!;
     const ack = await runGatewatch(['ack', id, '--by', 'alice', '--dir', reports], { cwd: elsewhere });

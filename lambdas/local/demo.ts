@@ -293,7 +293,10 @@ location /socket/ {
     );
     return outcomes;
   } finally {
-    if (signal?.aborted) io.err('stopping: the watch, the upstreams, nginx; removing the temp folder\n');
+    if (signal?.aborted)
+      io.err(
+        `stopping: the watch, the upstreams, nginx; ${options.keep && lab ? `keeping the temp folder ${lab.prefix}` : 'removing the temp folder'}\n`,
+      );
     if (watch !== undefined) {
       const handle = watch;
       // A second signal stops the watch without waiting for a diagnosis in flight.

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../lambdas/local/lab/free-port.ts';
@@ -88,6 +88,71 @@ describe('gatewatch as shipped (bin/gatewatch.mjs)', () => {
     const run = await gatewatch(['network', '--from', 'i-0ccccccccccccccc1']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--to is required with --from');
+  });
+});
+
+/**
+ * The test files that run the shipped CLI as a process: they start `bin/gatewatch.mjs` themselves or through
+ * test/support/cli.ts. Tests that call the program in-process, or bin/gatewatch.ts, do not count; nor does
+ * this file, whose scan names flags it does not run.
+ */
+function testsRunningTheCli(): { path: string; text: string }[] {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const files = (readdirSync(root, { recursive: true }) as string[])
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => join(root, name));
+  return files
+    .map((path) => ({ path: relative(root, path), text: readFileSync(path, 'utf8') }))
+    .filter(({ path }) => path !== relative(root, fileURLToPath(import.meta.url)))
+    .filter(({ text }) => /gatewatch\.mjs|GATEWATCH_BIN|runGatewatch\(|startGatewatch\(/.test(text));
+}
+
+const quoted = (word: string) => new RegExp(`['"\`]${word.replace(/[-]/g, '\\-')}['"\`]`, 'g');
+
+/**
+ * Where `flag` is a string literal within `window` characters of the command's own literal (`'lint'`), in a
+ * test that runs the CLI: an argument list like `['lint', '--dump', file]`, or one split over a few lines.
+ */
+function exercised(
+  files: { path: string; text: string }[],
+  command: string,
+  flag: string,
+): string | undefined {
+  const window = 1500;
+  for (const { path, text } of files) {
+    for (const match of text.matchAll(quoted(command))) {
+      const near = text.slice(Math.max(0, match.index - window), match.index + match[0].length + window);
+      if (quoted(flag).test(near)) return path;
+    }
+  }
+  return undefined;
+}
+
+/** Flags of the README table no test runs through the shipped CLI, each with the reason. Keep it empty. */
+const NOT_EXERCISED: Record<string, string> = {};
+
+describe('every command and flag of the README CLI table is run by a test of the shipped CLI', () => {
+  it('finds each command with each of its flags next to it in a test that runs bin/gatewatch.mjs', () => {
+    const files = testsRunningTheCli();
+    expect(files.length).toBeGreaterThan(5);
+    const missing: string[] = [];
+    for (const [command, flags] of readmeCommands()) {
+      if (!files.some((f) => quoted(command).test(f.text))) missing.push(`gatewatch ${command}`);
+      for (const flag of flags) {
+        const key = `${command} ${flag}`;
+        if (exercised(files, command, flag) === undefined && NOT_EXERCISED[key] === undefined)
+          missing.push(`gatewatch ${key}`);
+      }
+    }
+    expect(missing, 'README CLI flags no test runs through bin/gatewatch.mjs').toEqual([]);
+  });
+
+  it('tells a flag no test runs from one that is run (the scan itself can fail)', () => {
+    const files = testsRunningTheCli();
+    expect(exercised(files, 'lint', '--dump')).toBeDefined();
+    expect(exercised(files, 'lint', '--no-such-flag-anywhere')).toBeUndefined();
+    // --region is run with `network` and `approve`, never with `replay`.
+    expect(exercised(files, 'replay', '--region')).toBeUndefined();
   });
 });
 

@@ -38,7 +38,9 @@ export function demoCommand(io: Io): Command {
       } catch (error) {
         if (error instanceof DemoInterruptedError || stop.signal.aborted) {
           throw new InterruptedError(
-            'demo stopped; nginx, the upstreams and the temp folder are cleaned up',
+            options.keep
+              ? 'demo stopped; nginx and the upstreams are stopped, the temp folder is kept (--keep)'
+              : 'demo stopped; nginx, the upstreams and the temp folder are cleaned up',
             {
               cause: error,
             },

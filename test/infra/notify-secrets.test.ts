@@ -1,5 +1,5 @@
 /**
- * The Notify Lambda in the synthesized template: it may read exactly the SSM parameter and Secrets Manager
+ * The Lambdas that send on the channels (Notify, AwaitApproval) in the synthesized template: they may read exactly the SSM parameter and Secrets Manager
  * secret `notify` names, and no secret value is in the template (only names).
  */
 import { Match } from 'aws-cdk-lib/assertions';
@@ -26,11 +26,20 @@ describe('Notify Lambda secrets', () => {
         },
       },
     });
+    // Two Lambdas send on the channels: Notify (incident notices) and AwaitApproval (approval requests).
+    const roles = Object.values(policies)
+      .flatMap((p) => (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.map((r) => r.Ref))
+      .sort();
+    expect(roles).toEqual([
+      expect.stringMatching(/^DiagnosisAwaitApproval.*Role/),
+      expect.stringMatching(/^DiagnosisNotify.*Role/),
+    ]);
     const documents = Object.values(policies).map((p) => JSON.stringify(p));
-    expect(documents).toHaveLength(1);
-    expect(documents[0]).toContain('parameter/gatewatch/slack-webhook');
-    expect(documents[0]).toContain('secretsmanager:GetSecretValue');
-    expect(documents[0]).toContain('secret:gatewatch/pagerduty-??????');
+    for (const document of documents) {
+      expect(document).toContain('parameter/gatewatch/slack-webhook');
+      expect(document).toContain('secretsmanager:GetSecretValue');
+      expect(document).toContain('secret:gatewatch/pagerduty-??????');
+    }
     const statements = Object.values(policies).flatMap(
       (p) =>
         (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } })

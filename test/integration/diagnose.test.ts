@@ -1,6 +1,6 @@
 // Each fault is produced for real: a real nginx (`nginx -p DIR -c FILE` on 127.0.0.1) in front of real
 // upstream processes, real requests, then one diagnosis through the workflow as `gatewatch diagnose` runs it.
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,10 +48,22 @@ async function diagnose(
 }
 
 async function requests(nginx: NginxLab, path: string, count: number): Promise<number[]> {
+  const before = await accessLogLines(nginx);
   const statuses: number[] = [];
   for (let i = 0; i < count; i++) statuses.push(await nginx.get(path));
+  // nginx writes a request's access-log line after the response has gone out: wait for the lines, or a
+  // diagnosis started at once may count one request fewer.
+  const deadline = Date.now() + 10_000;
+  while ((await accessLogLines(nginx)) < before + count && Date.now() < deadline) await sleep(50);
   return statuses;
 }
+
+async function accessLogLines(nginx: NginxLab): Promise<number> {
+  const text = await readFile(nginx.accessLog, 'utf8').catch(() => '');
+  return text.split('\n').filter((line) => line !== '').length;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function socketPath(name: string): string {
   const path = join(tmpdir(), `gw-${process.pid}-${Date.now()}-${name}.sock`);

@@ -320,10 +320,15 @@ describe('remediation with pm2 behind a real nginx', () => {
     );
     await crashApp();
     const diagnose = cli(['diagnose', '--config', config, '--since', '5m']);
-    const request = await until(async () => {
-      const names = await readdir(join(dir, '.gatewatch-approvals')).catch(() => [] as string[]);
-      return names.find((n) => n.endsWith('.request.json'));
-    }, 'the approval request', 120_000, async () => diagnose.output().slice(-3000));
+    const request = await until(
+      async () => {
+        const names = await readdir(join(dir, '.gatewatch-approvals')).catch(() => [] as string[]);
+        return names.find((n) => n.endsWith('.request.json'));
+      },
+      'the approval request',
+      120_000,
+      async () => diagnose.output().slice(-3000),
+    );
     const incidentId = request.replace('.request.json', '');
     const pending = JSON.parse(await readFile(join(dir, incidentId, 'report.json'), 'utf8')) as Report;
     expect(pending.remediation?.status).toBe('awaiting-approval');

@@ -188,19 +188,27 @@ export async function awaitApproval(
       reason: 'nothing to approve',
     };
   }
-  await deps.notifier.notify({
-    subject: `[gatewatch] approval needed: ${plan.action} for ${input.target} (${input.report.rootCause})`,
-    text: [
-      `${input.target}: ${input.report.rootCause}${input.report.upstream ? ` (${input.report.upstream})` : ''}`,
-      '',
-      input.report.summary,
-      '',
-      `Proposed: ${plan.command ?? plan.action}`,
-      `Approve (until ${plan.expiresAt}; after that nothing runs):`,
-      `  ${plan.approveCommand ?? ''}`,
-      `Report: ${input.report.location}`,
-    ].join('\n'),
-  });
+  // Best effort: a channel that is down must not cancel the approval itself (the report and the console
+  // carry the approve command too).
+  await deps.notifier
+    .notify({
+      subject: `[gatewatch] approval needed: ${plan.action} for ${input.target} (${input.report.rootCause})`,
+      text: [
+        `${input.target}: ${input.report.rootCause}${input.report.upstream ? ` (${input.report.upstream})` : ''}`,
+        '',
+        input.report.summary,
+        '',
+        `Proposed: ${plan.command ?? plan.action}`,
+        `Approve (until ${plan.expiresAt}; after that nothing runs):`,
+        `  ${plan.approveCommand ?? ''}`,
+        `Report: ${input.report.location}`,
+      ].join('\n'),
+    })
+    .catch((error: unknown) => {
+      console.error(
+        `gatewatch: the approval request for ${input.incidentId} could not be sent: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
   return ports.approvals.request({
     incidentId: input.incidentId,
     target: input.target,

@@ -574,7 +574,9 @@ print('ready', flush=True); time.sleep(3600)`,
       const nginx = await ctx.lab({ server: proxy(`127.0.0.1:${port}`) });
       await sequential(nginx, '/', 2);
       await nginx.get('/grow').catch(() => 0);
-      for (let i = 0; i < 100 && !app.exited; i++) await sleep(100);
+      // On a loaded host the cgroup may take a while to fill: wait up to 30 s, and never go on unkilled.
+      for (let i = 0; i < 300 && !app.exited; i++) await sleep(100);
+      if (!app.exited) throw new Error('staging did not produce the fault: the kernel did not kill the app');
       await sequential(nginx, '/', 3);
       return { nginx, label: { rootCause: 'resource-memory-oom', upstream: `127.0.0.1:${port}` } };
     },

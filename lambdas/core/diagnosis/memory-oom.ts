@@ -136,18 +136,25 @@ function weighKill(kill: OomKill, subject: OomSubject): WeighedKill {
 }
 
 /**
+ * How far apart two clocks may put one moment: the kernel log's wall time is boot time plus a monotonic
+ * clock and drifts from nginx's by seconds, nginx logs whole seconds, and the request the kill cut short
+ * is logged when nginx notices, after the kill.
+ */
+const CLOCK_SLACK_MS = 5000;
+
+/**
  * Why a kill known only by command name, or not at all, cannot be the upstream's end: it came after the
  * first failure (nginx had already lost the upstream), the upstream never answered in the window (nothing
  * shows it was alive to be killed), or it answered after the kill (it was not the process killed).
  */
 function weakLinkBroken(at: number, first: number, subject: OomSubject): string | undefined {
-  if (at > first + 1000) return `it came after ${subject.firstWhat}`;
+  if (at > first + CLOCK_SLACK_MS) return `it came after ${subject.firstWhat}`;
   const answered = subject.answered;
   if (answered === undefined) return undefined;
   if (answered.firstAt === undefined)
     return 'the upstream never answered in the window (nothing shows it was alive then)';
   if (Date.parse(answered.firstAt) > at) return 'the upstream only answered after it';
-  if (answered.lastAt !== undefined && Date.parse(answered.lastAt) > at + 1000) {
+  if (answered.lastAt !== undefined && Date.parse(answered.lastAt) > at + CLOCK_SLACK_MS) {
     return `the upstream still answered after it (last at ${hhmm(answered.lastAt)})`;
   }
   return undefined;

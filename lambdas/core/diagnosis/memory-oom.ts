@@ -153,7 +153,7 @@ function weakLinkBroken(at: number, first: number, subject: OomSubject): string 
   if (answered === undefined) return undefined;
   if (answered.firstAt === undefined)
     return 'the upstream never answered in the window (nothing shows it was alive then)';
-  if (Date.parse(answered.firstAt) > at) return 'the upstream only answered after it';
+  if (Date.parse(answered.firstAt) > at + CLOCK_SLACK_MS) return 'the upstream only answered after it';
   if (answered.lastAt !== undefined && Date.parse(answered.lastAt) > at + CLOCK_SLACK_MS) {
     return `the upstream still answered after it (last at ${hhmm(answered.lastAt)})`;
   }

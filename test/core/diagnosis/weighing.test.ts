@@ -229,6 +229,11 @@ describe('time and identity: host facts that do not fit the failures are context
       expect(result.verdict.confidence).toBeLessThan(0.8);
     });
 
+    it("allows the kernel's clock to run seconds behind nginx's (the answers logged 3 s after the kill)", () => {
+      const result = diagnose({ traffic: answered('2026-12-06T20:20:03Z', '2026-12-06T20:20:03Z') });
+      expect(result.verdict.rootCause).toBe('resource-memory-oom');
+    });
+
     it.each([
       ['the upstream never answered in the window', answered(), 'the upstream never answered in the window'],
       [

@@ -162,6 +162,7 @@ export class GatewatchStack extends Stack {
       alarmNamePrefix,
       routes: this.alarmRoutes,
       topic: this.notifications.topic,
+      ...(this.probes ? { prober: this.probes.prober.function } : {}),
     });
 
     new CfnOutput(this, 'ReportsLocation', {

@@ -4,11 +4,15 @@
  * are never written here. The per-target definitions are deployed as Metrics Insights multi-time-series
  * alarms (`contributorAlarms`): one alarm per alarm kind and shape, each target a contributor, so the
  * number of alarms does not grow with the targets (2 at 1, 50 and 500 targets with shared settings).
- * The prober's heartbeat stays an ordinary alarm. Every alarm also notifies the topic directly, entering
- * ALARM and returning to OK: a fallback notice that needs no Lambda, and the only notice for the
- * heartbeat.
+ * The prober's heartbeat stays an ordinary alarm, on the probe function's own `Invocations` (an AWS
+ * metric: free) rather than a custom `Heartbeat` ($0.30 a month for a metric that is 1 every minute): a
+ * schedule that stops invoking it is missing data, and missing is breaching; a run that fails is counted
+ * there too and reaches the dead-letter queue, whose alarm says so. Every alarm also notifies the topic
+ * directly, entering ALARM and returning to OK: a fallback notice that needs no Lambda, and the only
+ * notice for the heartbeat.
  */
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { type ContributorAlarm, contributorAlarms } from '../../lambdas/core/alarm/contributor-alarms.ts';
@@ -23,8 +27,11 @@ import { type AlarmRoutes, AWS_SCHEDULE_SECONDS, targetForAlarm } from '../workf
 
 /** Template metadata key on each multi-time-series alarm (see `test/cost`). */
 export const CONTRIBUTORS_METADATA = 'gatewatch:contributors';
-/** Metrics published only while a target fails (`publishedShares`); the others every minute. */
-const SPARSE_METRICS: ReadonlySet<string> = new Set(['Status5xxShare']);
+/**
+ * Metrics published only while a target fails and for a few minutes after (`Status5xxShare`: the log-rate
+ * Lambda; `ProbeFailed`: `core/metrics/probe-publication.ts`); the others every minute.
+ */
+const SPARSE_METRICS: ReadonlySet<string> = new Set(['Status5xxShare', 'ProbeFailed']);
 
 export class GatewatchAlarmsPropsError extends Error {
   override name = 'GatewatchAlarmsPropsError';
@@ -56,6 +63,11 @@ export interface GatewatchAlarmsProps {
   readonly routes: AlarmRoutes;
   /** Notified when an alarm enters ALARM and when it returns to OK. */
   readonly topic: sns.ITopic;
+  /**
+   * The probe function, whose `Invocations` the heartbeat alarm watches in AWS. Required when the
+   * definitions hold the heartbeat.
+   */
+  readonly prober?: lambda.IFunction;
 }
 
 function constructId(alarmId: string): string {
@@ -133,7 +145,7 @@ export class GatewatchAlarms extends Construct {
     const alarms: Record<string, cloudwatch.CfnAlarm> = {};
     for (const definition of own) {
       alarms[definition.id] = new cloudwatch.CfnAlarm(this, constructId(definition.id), {
-        ...cloudWatchAlarmProps(definition),
+        ...this.#deployedForm(definition, props.prober),
         alarmName: this.#ownName(props.alarmNamePrefix, definition),
         actionsEnabled: true,
         alarmActions: [props.topic.topicArn],
@@ -141,6 +153,25 @@ export class GatewatchAlarms extends Construct {
       });
     }
     this.alarms = alarms;
+  }
+
+  /**
+   * The heartbeat in AWS: the same rule (period, M of N, fewer than 1, missing = breaching) on the
+   * prober's `Invocations` count instead of the `Heartbeat` metric `watch` writes locally.
+   */
+  #deployedForm(definition: AlarmDefinition, prober: lambda.IFunction | undefined) {
+    const props = cloudWatchAlarmProps(definition);
+    if (definition.metric.name !== 'Heartbeat') return props;
+    if (prober === undefined) {
+      throw new GatewatchAlarmsPropsError('the heartbeat alarm needs the probe function (props.prober)');
+    }
+    return {
+      ...props,
+      namespace: 'AWS/Lambda',
+      metricName: 'Invocations',
+      dimensions: [{ name: 'FunctionName', value: prober.functionName }],
+      statistic: 'Sum' as const,
+    };
   }
 
   /** Alarms about gatewatch itself join their id with `_`: `gatewatch-prober_heartbeat`. */

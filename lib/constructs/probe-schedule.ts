@@ -1,14 +1,17 @@
 /**
  * The synthetic probes in AWS: one Lambda, invoked every minute by an EventBridge schedule, probes every
- * target that has a `probe` in one invocation and publishes `ProbeFailed`, `ProbeLatency` and the
- * `Heartbeat` as EMF. Its role writes its own logs and X-Ray traces and nothing else: probes are plain
- * outbound HTTP(S)/TCP, and EMF needs no cloudwatch:PutMetricData. The function runs outside any VPC, so
+ * target that has a `probe` in one invocation and publishes `ProbeFailed` as EMF, sparsely (failures and
+ * the tail after them: `core/metrics/probe-publication.ts`). Its role writes its own logs and X-Ray
+ * traces and may call `cloudwatch:GetMetricData` (to read back, in a new execution environment, which
+ * targets are still owed datapoints; no resource-level permission exists for it), nothing else: probes
+ * are plain outbound HTTP(S)/TCP, and EMF needs no cloudwatch:PutMetricData. The function runs outside any VPC, so
  * it reaches public endpoints only; private addresses are refused by the address policy anyway unless a
  * probe sets `allowPrivate` (and then the function would need a VPC to reach them).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -79,6 +82,13 @@ export class ProbeSchedule extends Construct {
       retryAttempts: 0,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
+    this.prober.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadBackProbeFailed',
+        actions: ['cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+    );
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'gatewatch: probe every target every minute',
       schedule: events.Schedule.rate(Duration.seconds(AWS_SCHEDULE_SECONDS)),
@@ -99,7 +109,8 @@ export class ProbeSchedule extends Construct {
     });
     Validations.of(this.prober.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+      reason:
+        'X-Ray PutTraceSegments/PutTelemetryRecords and CloudWatch GetMetricData support no resource-level permissions.',
     });
   }
 }

@@ -1,5 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { alarmDefinitionsForTargets } from '../../lambdas/core/alarm/definitions.ts';
 import { type GatewatchConfig, validateConfig } from '../../lambdas/core/config.ts';
@@ -37,7 +39,12 @@ function target(name: string, probe: Record<string, unknown>) {
 /** Runs one invocation and returns its result and the EMF documents it wrote to stdout. */
 async function invoke(
   handler: (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<ProbeRunSummary>,
-): Promise<{ summary: ProbeRunSummary; documents: EmfDocument[]; stdout: string }> {
+): Promise<{
+  summary: ProbeRunSummary;
+  documents: EmfDocument[];
+  logLines: Record<string, unknown>[];
+  stdout: string;
+}> {
   let stdout = '';
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
@@ -52,7 +59,11 @@ async function invoke(
       .split('\n')
       .filter((line) => line.startsWith('{"_aws"'))
       .map((line) => JSON.parse(line) as EmfDocument);
-    return { summary, documents, stdout };
+    const logLines = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{"timestamp"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { summary, documents, logLines, stdout };
   } finally {
     write.mockRestore();
   }
@@ -68,6 +79,8 @@ describe('probe Lambda', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
   let config: GatewatchConfig;
   let run: Awaited<ReturnType<typeof invoke>>;
+  let handler: Parameters<typeof invoke>[0];
+  const cloudwatch = mockClient(CloudWatchClient);
 
   beforeAll(async () => {
     server = await startServer();
@@ -83,22 +96,39 @@ describe('probe Lambda', () => {
         target('api', { url: `${base}/broken`, allowPrivate: true }),
         target('internal', { url: `${base}/private` }),
         target('metadata', { url: 'http://169.254.169.254/latest/meta-data/iam/', allowPrivate: true }),
+        // Healthy and without a recent failure: nothing to publish.
+        target('quiet', { url: `${base}/health`, allowPrivate: true }),
       ],
     });
     setStackEnvironment();
     process.env[LAMBDA_ENV.config] = JSON.stringify(config);
-    const { handler } = (await import('../../lambdas/handlers/probe.ts')) as unknown as {
+    // A new execution environment reads back what is owed: shop failed two minutes ago (one datapoint
+    // published since), so its passing probe is still published, as the 0 that lets its alarm recover.
+    const now = Date.now();
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        {
+          Id: 'probeFailed',
+          Label: 'shop',
+          Timestamps: [new Date(now - 120_000), new Date(now - 60_000)],
+          Values: [1, 0],
+          StatusCode: 'Complete',
+        },
+      ],
+    });
+    ({ handler } = (await import('../../lambdas/handlers/probe.ts')) as unknown as {
       handler: Parameters<typeof invoke>[0];
-    };
+    });
     run = await invoke(handler);
   });
 
   afterAll(async () => {
+    cloudwatch.restore();
     await server?.close();
   });
 
   it('probes every target in one invocation and says which failed', () => {
-    expect(run.summary.probed).toBe(4);
+    expect(run.summary.probed).toBe(5);
     expect(run.summary.failed.sort()).toEqual([
       'api: assertion',
       'internal: forbidden-address',
@@ -141,20 +171,60 @@ describe('probe Lambda', () => {
       failureMessage: expect.stringContaining('allowLinkLocal'),
     });
     expect(documentFor(run.documents, 'Target', 'internal')).not.toHaveProperty('ProbeLatency');
-    expect(server.paths.map((p) => p.split('?')[0]).sort()).toEqual(['/broken', '/health']);
+    expect(server.paths.map((p) => p.split('?')[0]).sort()).toEqual(['/broken', '/health', '/health']);
   });
 
-  it('beats the heartbeat once for the run', () => {
-    const beat = documentFor(run.documents, 'Prober', 'gatewatch');
-    expect(beat).toMatchObject({ Heartbeat: 1, probed: 4, failed: 3 });
-    expect(beat._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['Prober']]);
+  it('publishes failures and the tail after one, and a healthy target only as a log line (no metric)', () => {
+    expect(run.summary).toMatchObject({ published: 4, owedFrom: 'metric' });
+    expect(run.documents.map((d) => d.Target).sort()).toEqual(['api', 'internal', 'metadata', 'shop']);
+    const quiet = run.logLines.filter((line) => line.Target === 'quiet');
+    expect(quiet).toHaveLength(1);
+    expect(quiet[0]).toMatchObject({ ProbeFailed: 0, ok: true, status: 200 });
+    expect(quiet[0]).not.toHaveProperty('_aws');
+    // The read-back asked for the ProbeFailed series of every target, over the tails' reach.
+    const query = cloudwatch.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
+    expect(query.MetricDataQueries?.[0]?.Expression).toMatch(
+      /^SELECT MAX\(ProbeFailed\) FROM SCHEMA\("Gatewatch", Target\) GROUP BY Target/,
+    );
+    expect(query.EndTime!.getTime() - query.StartTime!.getTime()).toBe(7 * 60_000);
+  });
+
+  it('writes no Heartbeat metric: the heartbeat alarm watches the function’s own Invocations', () => {
+    expect(run.stdout).not.toContain('"Heartbeat"');
+  });
+
+  it('remembers what is owed between runs of one environment, and reads it back after a gap', async () => {
+    cloudwatch.resetHistory();
+    const next = await invoke(handler);
+    // Same environment a moment later: from memory, no read-back. shop still owed (3 left), quiet not.
+    expect(next.summary.owedFrom).toBe('memory');
+    expect(cloudwatch.commandCalls(GetMetricDataCommand)).toHaveLength(0);
+    expect(next.documents.map((d) => d.Target).sort()).toEqual(['api', 'internal', 'metadata', 'shop']);
+  });
+
+  it('owes every target its tail when the read-back fails (dense for a few minutes: safe, only dearer)', async () => {
+    vi.useFakeTimers({ now: Date.now() + 10 * 60_000, toFake: ['Date'] });
+    try {
+      cloudwatch.on(GetMetricDataCommand).rejects(new Error('ThrottlingException: Rate exceeded'));
+      const after = await invoke(handler);
+      expect(after.summary.owedFrom).toBe('assumed');
+      expect(after.documents.map((d) => d.Target).sort()).toEqual([
+        'api',
+        'internal',
+        'metadata',
+        'quiet',
+        'shop',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('publishes exactly the metric and dimensions each probe alarm of the configuration watches', () => {
     const definitions = alarmDefinitionsForTargets(config.targets, {
       probeIntervalSeconds: AWS_SCHEDULE_SECONDS,
-    }).filter((d) => d.metric.name !== 'Status5xxShare');
-    expect(definitions).toHaveLength(5);
+    }).filter((d) => d.metric.name === 'ProbeFailed' && d.target !== 'quiet');
+    expect(definitions).toHaveLength(4);
     for (const definition of definitions) {
       const matching = run.documents.filter(
         (d) =>
@@ -175,9 +245,8 @@ describe('probe Lambda', () => {
     expect(documentFor(run.documents, 'Target', 'shop').url).toContain('[REDACTED]');
   });
 
-  it('stamps the heartbeat with the start of the run and each probe with its own start, not before', () => {
+  it('stamps each probe with its own start, not before the run', () => {
     const started = Date.parse(run.summary.at);
-    expect(documentFor(run.documents, 'Prober', 'gatewatch')._aws.Timestamp).toBe(started);
     for (const document of run.documents) expect(document._aws.Timestamp).toBeGreaterThanOrEqual(started);
   });
 });

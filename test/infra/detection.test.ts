@@ -93,12 +93,29 @@ describe('detection in the gatewatch stack', () => {
       DatapointsToAlarm: 1,
       Threshold: 5,
     });
-    // The heartbeat is an ordinary alarm on gatewatch's own metric, named so no route catches it.
+    // Both per-target metrics are published only around failures: the template says so for `npm run cost`.
+    expect(
+      contributorAlarms.map(
+        (a) => (a.Metadata![CONTRIBUTORS_METADATA] as { publication: string }).publication,
+      ),
+    ).toEqual(['sparse', 'sparse']);
+    // The heartbeat is an ordinary alarm, named so no route catches it, on the probe function's own
+    // Invocations (an AWS metric, free): fewer than 1 in 2 of 2 minutes, missing = breaching.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'gatewatch-prober_heartbeat',
-      MetricName: 'Heartbeat',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack, stack.probes!.prober.function) } }],
+      Statistic: 'Sum',
+      Period: 60,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     });
+    // No custom metric is alarmed on outside the Metrics Insights alarms.
+    expect(alarms(template).filter((a) => a.Properties.Namespace === 'Gatewatch')).toEqual([]);
   });
 
   it('routes contributor events of its own alarms by one prefix and users’ alarms by exact name', {

@@ -20,6 +20,7 @@ import {
   DescribeAutoScalingGroupsCommand,
   SetDesiredCapacityCommand,
 } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CloudWatchLogsClient,
   FilterLogEventsCommand,
@@ -96,6 +97,7 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     sfn: mockClient(SFNClient),
     autoscaling: mockClient(AutoScalingClient),
     secretsmanager: mockClient(SecretsManagerClient),
+    cloudwatch: mockClient(CloudWatchClient),
   };
   const objects = new Map<string, string>();
   /** The environment of every function, as deployed. */
@@ -125,6 +127,7 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
       return { Body: { transformToString: async () => body }, ETag: '"e1"' };
     });
     const at = (line: string) => Date.parse(`${line.slice(0, 19).replaceAll('/', '-').replace(' ', 'T')}Z`);
+    stubs.cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
     stubs.logs.on(StartQueryCommand).resolves({ queryId: 'q-1' });
     stubs.logs.on(GetQueryResultsCommand).resolves({ status: 'Complete', results: [] });
     stubs.logs.on(FilterLogEventsCommand).callsFake((input: { logGroupName: string }) => ({
@@ -380,6 +383,8 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     await asLambda(id(stack.logWatch!.watcher), async () =>
       (await handler('log-watch'))({}, lambdaContext()).catch(() => undefined),
     );
+    // A new probe execution environment reads back which targets are still owed datapoints.
+    await asLambda(id(stack.probes!.prober), async () => (await handler('probe'))({}, lambdaContext()));
 
     // Remediation: the report's verdict set to ones the mapping table repairs (the classification is
     // not what is simulated here), then plan → approval request → repair, as the workflow runs them.
@@ -471,6 +476,7 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
     expect(received.find((r) => r.path === '/pagerduty')!.body).toContain('R0UT1NGKEY');
     expect(actions(stack.trigger.starter)).toEqual(new Set(['states:StartExecution']));
     expect(actions(stack.logWatch!.watcher)).toContain('logs:StartQuery');
+    expect(actions(stack.probes!.prober)).toEqual(new Set(['cloudwatch:GetMetricData']));
     expect(actions(tasks.PlanRemediation)).toEqual(new Set(['s3:GetObject', 's3:PutObject']));
     for (const action of ['sns:Publish', 's3:PutObject'])
       expect(actions(tasks.AwaitApproval)).toContain(action);
@@ -610,6 +616,25 @@ describe('every AWS call each Lambda makes, simulated against its synthesized ro
         {
           action: 'states:StartExecution',
           resource: `arn:${PARTITION}:states:${REGION}:${ACCOUNT}:stateMachine:Other`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      // The prober reading logs or reports: it may read its own metric back, nothing else.
+      [
+        id(stack.probes!.prober),
+        {
+          action: 'logs:StartQuery',
+          resource: `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:/gatewatch/shop/nginx-access`,
+          context: tls,
+          from: 'negative',
+        },
+      ],
+      [
+        id(stack.probes!.prober),
+        {
+          action: 'cloudwatch:PutMetricData',
+          resource: '*',
           context: tls,
           from: 'negative',
         },

@@ -74,6 +74,9 @@ export function iamRequests(call: SdkCall, instanceTags: Record<string, string> 
       ];
       return groups.map((group) => one('logs:StartQuery', arn('logs', `log-group:${group}`)));
     }
+    case 'cloudwatch.GetMetricData':
+      // No resource-level permission: GetMetricData is authorised on "*".
+      return [one('cloudwatch:GetMetricData', '*')];
     case 'logs.GetQueryResults':
       return [one('logs:GetQueryResults', '*')];
     case 'logs.StopQuery':

@@ -96,3 +96,20 @@ export function heartbeatRecord(atMs: number, results: readonly ProbeResult[]): 
     properties: { probed: results.length, failed: results.filter((r) => !r.ok).length },
   };
 }
+
+/**
+ * Records as plain JSON log lines, one per line: the same dimensions, metric values and properties as
+ * their EMF documents, without the `_aws` member, so CloudWatch makes no metric of them (a probe result
+ * that is not published stays searchable with Logs Insights).
+ */
+export function probeLogLines(records: readonly MetricRecord[]): string[] {
+  return records.map(
+    (record) =>
+      `${JSON.stringify({
+        timestamp: new Date(record.atMs).toISOString(),
+        ...record.dimensions,
+        ...Object.fromEntries(record.metrics.map((m) => [m.name, m.value])),
+        ...record.properties,
+      })}\n`,
+  );
+}

@@ -38,8 +38,9 @@ export interface LogWatchProps {
    */
   readonly logGroupPrefix?: string;
   /**
-   * Memory in MB (the counting happens in Logs Insights; the Lambda only waits and publishes).
-   * @default 256
+   * Memory in MB (the counting happens in Logs Insights; the Lambda starts queries, collects the previous
+   * run's results and publishes).
+   * @default 128
    */
   readonly memorySize?: number;
   /**
@@ -69,7 +70,7 @@ export class LogWatch extends Construct {
       handlerModule: 'log-watch.ts',
       description: 'gatewatch: access-log 5xx share per target from Logs Insights stats (EMF)',
       timeout: WATCHER_TIMEOUT,
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? 128,
       config: props.config,
       onFailure: new destinations.SqsDestination(props.deadLetterQueue),
       retryAttempts: 0,

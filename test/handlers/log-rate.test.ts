@@ -18,8 +18,9 @@ const logs = mockClient(CloudWatchLogsClient);
 afterAll(() => logs.restore());
 
 const M = 60_000;
-const NOW = Date.parse('2026-12-06T10:03:30Z');
-// Newest settled minute: 10:03:30 − 60 s settle → 10:02, minus the minute still being indexed → 10:01.
+const NOW = Date.parse('2026-12-06T10:04:30Z');
+// Newest settled minute: 10:04:30 − 60 s settle → 10:03, minus the minute still being indexed → 10:02,
+// whose query is started and left running; the minute published is the one before it, 10:01.
 const MINUTE = Date.parse('2026-12-06T10:01:00Z');
 const targets: LogRateTarget[] = [
   { target: 'shop', logGroup: '/gatewatch/shop/nginx-access', window: { minutes: 5, minRequests: 20 } },
@@ -73,7 +74,9 @@ describe('the log-rate Lambda', () => {
     expect(start.endTime).toBe((MINUTE + M) / 1000 - 1);
     expect(outcome).toMatchObject({
       minute: new Date(MINUTE).toISOString(),
-      queries: 1,
+      // A new execution environment: the published minute's query waited for, the next one's left running.
+      queries: 2,
+      collected: 0,
       published: ['shop'],
       failed: [],
     });
@@ -97,6 +100,59 @@ describe('the log-rate Lambda', () => {
     expect(outcome.failed).toEqual([expect.stringContaining('still Running at the deadline')]);
     expect(logs.commandCalls(StopQueryCommand)).toHaveLength(1);
     expect(lines).toEqual([]);
+  });
+
+  it('collects the minute the previous run started instead of waiting for a new query', async () => {
+    let started = 0;
+    logs.on(StartQueryCommand).callsFake(() => ({ queryId: `q-${++started}` }));
+    // Only the query started for 10:02 (the second one) holds the errors.
+    logs.on(GetQueryResultsCommand).callsFake((input: { queryId: string }) => ({
+      status: 'Complete',
+      results:
+        input.queryId === 'q-2'
+          ? [row(MINUTE + M, '/gatewatch/blog/nginx-access', 40, 30)]
+          : [row(MINUTE, '/gatewatch/blog/nginx-access', 40, 0)],
+    }));
+    const insights = new CloudWatchLogsInsights(new CloudWatchLogsClient({ region: 'us-east-1' }), {
+      pollMs: 1,
+    });
+    const run = { targets, insights };
+    const lines: string[] = [];
+
+    const first = await runLogRate(run, NOW, Date.now() + 60_000, (l) => lines.push(...l));
+    expect(first).toMatchObject({ queries: 2, collected: 0, published: [] });
+    logs.resetHistory();
+    const second = await runLogRate(run, NOW + M, Date.now() + 60_000, (l) => lines.push(...l));
+
+    expect(second).toMatchObject({
+      minute: new Date(MINUTE + M).toISOString(),
+      queries: 1,
+      collected: 1,
+      published: ['blog'],
+      failed: [],
+    });
+    // One new query (for 10:03, left running); the published minute's result came from q-2.
+    const starts = logs.commandCalls(StartQueryCommand).map((c) => c.args[0].input);
+    expect(starts).toHaveLength(1);
+    expect(starts[0]!.endTime).toBe((MINUTE + 3 * M) / 1000 - 1);
+    expect(logs.commandCalls(GetQueryResultsCommand).map((c) => c.args[0].input.queryId)).toEqual(['q-2']);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ Target: 'blog', Status5xxShare: 75 });
+  });
+
+  it('starts and waits again after a missed run: a query left for another minute is not used', async () => {
+    let started = 0;
+    logs.on(StartQueryCommand).callsFake(() => ({ queryId: `q-${++started}` }));
+    logs.on(GetQueryResultsCommand).resolves({ status: 'Complete', results: [] });
+    const insights = new CloudWatchLogsInsights(new CloudWatchLogsClient({ region: 'us-east-1' }), {
+      pollMs: 1,
+    });
+    const run = { targets, insights };
+    await runLogRate(run, NOW, Date.now() + 60_000, () => undefined);
+    logs.resetHistory();
+    // Two minutes later: the query left running was for 10:02, the minute to publish is 10:03.
+    const later = await runLogRate(run, NOW + 2 * M, Date.now() + 60_000, () => undefined);
+    expect(later).toMatchObject({ minute: new Date(MINUTE + 2 * M).toISOString(), queries: 2, collected: 0 });
+    expect(logs.commandCalls(GetQueryResultsCommand).map((c) => c.args[0].input.queryId)).toEqual(['q-3']);
   });
 
   it('refuses result rows that are not the query’s shape with its own error', () => {

@@ -54,6 +54,14 @@ export class CloudWatchLogsInsights {
 
   /** The result rows (field → value) of the query, or {@link LogsQueryTimeoutError} at `deadlineMs`. */
   async run(query: LogsQuery, deadlineMs: number): Promise<Record<string, string>[]> {
+    return this.results(await this.start(query), deadlineMs);
+  }
+
+  /**
+   * Starts the query and returns its id without waiting: Logs Insights keeps the result for days, so a
+   * caller may collect it a minute later (the log-rate Lambda does, instead of paying for the wait).
+   */
+  async start(query: LogsQuery): Promise<string> {
     let queryId: string | undefined;
     try {
       const started = await this.#client.send(
@@ -72,6 +80,11 @@ export class CloudWatchLogsInsights {
       });
     }
     if (queryId === undefined) throw new LogReadError('Logs Insights returned no query id');
+    return queryId;
+  }
+
+  /** The result rows of a started query, polling until it completes or `deadlineMs` (then it is stopped). */
+  async results(queryId: string, deadlineMs: number): Promise<Record<string, string>[]> {
     for (;;) {
       const result = await this.#client.send(new GetQueryResultsCommand({ queryId }));
       const status = result.status ?? 'Unknown';

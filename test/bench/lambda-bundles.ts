@@ -24,6 +24,8 @@ export interface BundleFigures {
   gzipBytes: number;
   coldLoadMedianMs: number;
   coldLoadMinMs: number;
+  /** Resident set size of the process after the import (Node.js itself included), MiB: what the memory setting must hold before the first invocation. */
+  rssAfterLoadMiB: number;
 }
 
 const LOADER = `
@@ -31,16 +33,16 @@ const started = performance.now();
 const module = await import(process.argv[1]);
 const elapsed = performance.now() - started;
 if (typeof module.handler !== 'function') throw new Error('no handler export');
-process.stdout.write(String(elapsed));
+process.stdout.write(JSON.stringify({ elapsed, rss: process.memoryUsage().rss }));
 `;
 
-function coldLoadMs(bundle: string, env: Record<string, string>): number {
+function coldLoad(bundle: string, env: Record<string, string>): { elapsed: number; rss: number } {
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', LOADER, bundle], {
     env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...env },
     encoding: 'utf8',
   });
   if (run.status !== 0) throw new Error(`${bundle} did not load: ${run.stderr}`);
-  return Number(run.stdout);
+  return JSON.parse(run.stdout) as { elapsed: number; rss: number };
 }
 
 function median(values: number[]): number {
@@ -75,7 +77,8 @@ export function benchLambdaBundles(runs = 9): BundleFigures[] {
       const bundle = join(outdir, resource.Metadata!['aws:asset:path']!, 'index.mjs');
       // The configuration is a file in the package (read at the first invocation, not at import).
       const env = {};
-      const times = Array.from({ length: runs }, () => coldLoadMs(bundle, env));
+      const loads = Array.from({ length: runs }, () => coldLoad(bundle, env));
+      const times = loads.map((l) => l.elapsed);
       const path = resource.Metadata!['aws:cdk:path']!.split('/');
       // `<Stack>/<Construct>/<Function>/Function/Resource`: the function's own id, or its construct's for
       // the scheduled Lambdas (Probes/Prober, LogWatch/Watcher).
@@ -86,6 +89,7 @@ export function benchLambdaBundles(runs = 9): BundleFigures[] {
         gzipBytes: gzipSync(readFileSync(bundle), { level: 9 }).length,
         coldLoadMedianMs: Math.round(median(times) * 10) / 10,
         coldLoadMinMs: Math.round(Math.min(...times) * 10) / 10,
+        rssAfterLoadMiB: Math.round(median(loads.map((l) => l.rss)) / 1024 / 102.4) / 10,
       });
     }
     return figures;
@@ -104,7 +108,8 @@ if (import.meta.main) {
   for (const f of figures) {
     console.log(
       `  ${f.lambda.padEnd(20)} ${kib(f.bytes).padStart(9)}  gzip ${kib(f.gzipBytes).padStart(8)}  ` +
-        `cold load median ${String(f.coldLoadMedianMs).padStart(6)} ms  min ${String(f.coldLoadMinMs).padStart(6)} ms`,
+        `cold load median ${String(f.coldLoadMedianMs).padStart(6)} ms  min ${String(f.coldLoadMinMs).padStart(6)} ms  ` +
+        `RSS after load ${String(f.rssAfterLoadMiB).padStart(5)} MiB`,
     );
   }
   console.log(JSON.stringify({ bench: 'lambda-bundles', runs: Number(values.runs), figures }));

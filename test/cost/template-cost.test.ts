@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { invocationsPerMonth, PRICES, syntheticsCanaryMonth, templateCost } from './template-cost.ts';
+import { synthesizeStack } from '../infra/synth.ts';
+import { scaledConfig } from './configs.ts';
+import {
+  invocationsPerMonth,
+  PRICES,
+  syntheticsCanaryMonth,
+  type TemplateJson,
+  templateCost,
+} from './template-cost.ts';
 
 /** A hand-written template with one of everything the cost function counts. */
 const KNOWN = {
@@ -89,4 +97,39 @@ describe('templateCost', () => {
     expect(() => invocationsPerMonth('cron(0 * * * ? *)')).toThrow(/cannot price/);
     expect(syntheticsCanaryMonth()).toBeCloseTo(51.84, 6);
   });
+});
+
+describe('the synthesized stack (issue 9: under $0.50 per target-month at one-minute probes)', () => {
+  const templates = new Map<number, TemplateJson>();
+  const template = (targets: number): TemplateJson => {
+    if (!templates.has(targets)) {
+      const { app, stack } = synthesizeStack({ config: scaledConfig(targets) });
+      templates.set(targets, app.synth().getStackArtifact(stack.artifactId).template as TemplateJson);
+    }
+    return templates.get(targets)!;
+  };
+
+  it.each([1, 50, 500])(
+    'costs under $0.50 per target-month at %i target(s), with no custom metric published every minute',
+    (targets) => {
+      const cost = templateCost(template(targets));
+      expect(cost.counts.customMetricsDense).toBe(0);
+      expect(cost.counts.customMetricsSparse).toBe(2 * targets);
+      expect(cost.total / targets).toBeLessThan(0.5);
+      // The stretch goal, once the fixed alarms are shared by enough targets.
+      if (targets >= 50) expect(cost.total / targets).toBeLessThan(0.25);
+    },
+    300_000,
+  );
+
+  it('would not be under $0.50 with ProbeFailed published every minute (the counter sees the difference)', () => {
+    const dense = structuredClone(template(1));
+    for (const resource of Object.values(dense.Resources)) {
+      const meta = resource.Metadata?.['gatewatch:contributors'] as
+        | { metric: string; publication: string }
+        | undefined;
+      if (meta?.metric === 'ProbeFailed') meta.publication = 'dense';
+    }
+    expect(templateCost(dense).total).toBeGreaterThan(0.5);
+  }, 300_000);
 });

@@ -48,7 +48,10 @@ export interface CostAssumptions {
   /** A probe run: base seconds, plus seconds per wave of 32 concurrent probes. */
   probeRunBaseSeconds: number;
   probeWaveSeconds: number;
-  /** A log-rate run: base seconds, plus seconds per Logs Insights query (it waits for the result). */
+  /**
+   * A log-rate run: base seconds, plus seconds per batch of 50 log groups — start this minute's Logs
+   * Insights query and collect the one the previous run started (complete by then: no waiting).
+   */
   logRateRunBaseSeconds: number;
   logRateQuerySeconds: number;
   /** Bytes each Lambda invocation logs besides EMF (START/END/REPORT and one summary line). */
@@ -70,7 +73,7 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   probeRunBaseSeconds: 0.3,
   probeWaveSeconds: 0.5,
   logRateRunBaseSeconds: 0.3,
-  logRateQuerySeconds: 3,
+  logRateQuerySeconds: 0.2,
   lambdaLogBytesPerInvocation: 1500,
   emfBytesPerRecord: 450,
   accessLogGbPerTargetMonth: 1,
@@ -173,7 +176,7 @@ export function templateCost(
     customDense * PRICES.customMetricMonth,
   );
   add(
-    `Custom metrics published only while failing (${(assumptions.sparseShare * 100).toFixed(0)} % of hours)`,
+    `Custom metrics published only around failures (${(assumptions.sparseShare * 100).toFixed(0)} % of hours)`,
     sparse,
     'metric',
     sparse * assumptions.sparseShare * PRICES.customMetricMonth,
@@ -216,7 +219,7 @@ export function templateCost(
         name = 'probe';
         seconds =
           assumptions.probeRunBaseSeconds + Math.ceil(probedTargets / 32) * assumptions.probeWaveSeconds;
-        records = probedTargets + 1;
+        records = probedTargets; // one line per probe: EMF when published, plain JSON otherwise
       } else if (description.includes('5xx share')) {
         name = 'log-rate';
         seconds = assumptions.logRateRunBaseSeconds + logRateQueriesPerRun * assumptions.logRateQuerySeconds;

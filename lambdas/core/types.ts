@@ -115,6 +115,14 @@ export interface UpstreamTraffic {
   /** When the upstream first and last sent a response of its own in the window (it was alive then). */
   firstAnsweredAt?: string;
   lastAnsweredAt?: string;
+  /**
+   * When it last failed (5xx) in the window, and how many of its requests succeeded (status below 500)
+   * after that failure and between its first and last failure: a contiguous outage that ended shows
+   * `okBetweenFailures: 0` and successes after; an intermittent fault shows successes between.
+   */
+  lastFailedAt?: string;
+  okAfterLastFailure?: number;
+  okBetweenFailures?: number;
 }
 
 /** The report's `traffic` section (the contract's four fields plus what the renderers use). */

@@ -757,8 +757,7 @@ print('ready', flush=True); time.sleep(3600)`,
   {
     name: 'healthy+recovered-in-window',
     noise: 'refusals inside the window, then the upstream came back and answered',
-    expected: false,
-    why: 'refusals that stopped inside the window are reported as upstream-down that came back (0.6), not healthy: the 502s the operator asks about are in the window',
+    expected: true,
     async stage(ctx) {
       const port = await freePort();
       const nginx = await ctx.lab({ server: proxy(`127.0.0.1:${port}`) });

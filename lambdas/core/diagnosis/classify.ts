@@ -102,6 +102,7 @@ function primaryCause(ctx: Context): Cause {
 
   if (!leading) {
     if (configInvalid) return configInvalidCause(ctx, 'verdict');
+    if (stopped.length > 0) return recoveredCause(ctx, stopped);
     return accessLogOnlyCause(ctx) ?? noFailureCause(ctx);
   }
 
@@ -171,7 +172,8 @@ function rankGroups(ctx: Context): {
     causes.some(
       (h) => h !== g && h.peer === g.peer && Date.parse(h.firstAt) - timeoutMs(ctx, h) > Date.parse(g.lastAt),
     );
-  const isCurrent = (g: FailureGroup) => Date.parse(g.lastAt) >= newest - STOPPED_MS && !superseded(g);
+  const isCurrent = (g: FailureGroup) =>
+    Date.parse(g.lastAt) >= newest - STOPPED_MS && !superseded(g) && recovery(ctx, g) === undefined;
   // Stable: among classes still failing, the collector's order (count, then recency) holds.
   const current = causes.filter(isCurrent);
   const stopped = causes.filter((g) => !isCurrent(g));
@@ -190,6 +192,72 @@ function timeoutMs(ctx: Context, group: FailureGroup): number {
   const setting = pass?.settings[`${pass.directive.replace(/_pass$/, '')}_${suffix}`];
   // Without the configuration the line's own time is all there is.
   return (setting ? parseNginxDuration(setting.value) : undefined) ?? 0;
+}
+
+/** Successful requests after a contiguous outage that make its upstream "recovered". */
+const RECOVERED_AFTER = 3;
+
+/**
+ * The upstream of a failure class came back: every request to it between its first and last failure
+ * failed (a contiguous outage, not an intermittent fault such as a keep-alive race), its last successful
+ * answer is newer than both the class's last error line and its last failed request (nginx's own clock,
+ * whole seconds: the same second is not "after"), and at least {@link RECOVERED_AFTER} requests
+ * succeeded since.
+ */
+function recovery(ctx: Context, group: FailureGroup): { ok: number; lastAt: string } | undefined {
+  const upstream = group.peer === undefined ? undefined : ctx.evidence.traffic?.byUpstream[group.peer];
+  if (upstream?.lastAnsweredAt === undefined || upstream.lastFailedAt === undefined) return undefined;
+  const ok = upstream.okAfterLastFailure ?? 0;
+  if ((upstream.okBetweenFailures ?? 0) > 0 || ok < RECOVERED_AFTER) return undefined;
+  const answered = Date.parse(upstream.lastAnsweredAt);
+  if (answered <= Date.parse(group.lastAt) || answered <= Date.parse(upstream.lastFailedAt)) return undefined;
+  return { ok, lastAt: upstream.lastAnsweredAt };
+}
+
+/**
+ * Every failure class of the window stopped, the newest because its upstream came back: the target is
+ * healthy now, and the report says what it was, with that cause's evidence and steps for the
+ * post-mortem — never as the verdict, and no repair (nothing is broken).
+ */
+function recoveredCause(ctx: Context, stopped: readonly FailureGroup[]): Cause {
+  const newestFirst = [...stopped].sort((a, b) => Date.parse(b.lastAt) - Date.parse(a.lastAt));
+  const main = newestFirst.find((g) => recovery(ctx, g) !== undefined) ?? newestFirst[0]!;
+  const back = recovery(ctx, main);
+  const was = withDiskStory(ctx, causeForGroup(ctx, main));
+  const span = `${main.count}× between ${hhmmss(main.firstAt)} and ${hhmmss(main.lastAt)}`;
+  const since = back
+    ? `${main.peer} has answered ${back.ok} requests since, the last at ${hhmmss(back.lastAt)}`
+    : 'it has not failed since';
+  const findings: Finding[] = [
+    {
+      category: was.rootCause,
+      severity: 'warning',
+      title: `Recovered: ${was.rootCause} for ${main.peer ?? 'an upstream'} (${span}); ${since}`,
+      evidence: was.findings[0]?.evidence ?? [lineEvidence(ctx, main.example)],
+    },
+    ...newestFirst
+      .filter((g) => g !== main)
+      .map(
+        (old): Finding => ({
+          category: old.rootCause,
+          severity: 'info',
+          title: `Stopped${recoveredSince(ctx, old)}: ${old.rootCause} for ${old.peer ?? 'an upstream'} (${old.count}× between ${hhmmss(old.firstAt)} and ${hhmmss(old.lastAt)}), not what fails now`,
+          evidence: [lineEvidence(ctx, old.example)],
+        }),
+      ),
+  ];
+  return {
+    rootCause: 'healthy',
+    peer: undefined,
+    confidence: 0.7,
+    summary: `Recovered: nothing fails now. ${main.peer ?? 'An upstream'} failed with ${was.rootCause} (${span}) and ${since}. What it was: ${was.summary}`,
+    findings,
+    nextSteps: [
+      'Nothing to repair now. To keep it from happening again, find out why it failed:',
+      ...was.nextSteps.slice(0, 3),
+    ],
+    ruledOut: [],
+  };
 }
 
 /** ` and recovered: N requests to the upstream answered since` when the access log shows successes after it. */

@@ -930,6 +930,10 @@ export class TrafficAggregator {
   /** When each peer last and first answered (sent a response header), ms; -1 when it never did. */
   #peerFirstAnsweredMs: number[] = [];
   #peerLastAnsweredMs: number[] = [];
+  /** When each peer last failed (5xx), ms, -1 never; its successes (status below 500) since its first failure and since its last one. */
+  #peerLastFailedMs: number[] = [];
+  #peerOkSinceFirstFailure: number[] = [];
+  #peerOkSinceLastFailure: number[] = [];
   #peerStatus: Float64Array[] = [];
   // samples: a ring of copied line bytes, decoded and redacted in end()
   readonly #maxSamples: number;
@@ -1038,6 +1042,9 @@ export class TrafficAggregator {
       this.#peerMaxResponseMs.push(-1);
       this.#peerFirstAnsweredMs.push(-1);
       this.#peerLastAnsweredMs.push(-1);
+      this.#peerLastFailedMs.push(-1);
+      this.#peerOkSinceFirstFailure.push(0);
+      this.#peerOkSinceLastFailure.push(0);
       this.#peerStatus.push(new Float64Array(1001));
     }
     this.#peerRequests[id]!++;
@@ -1047,6 +1054,11 @@ export class TrafficAggregator {
     if (status >= 500 && status <= 599) {
       this.#peerFailures[id]!++;
       if (r.headerMs[k]! >= 0) this.#peerAnswered5xx[id]!++;
+      if (r.timeMs >= this.#peerLastFailedMs[id]!) this.#peerLastFailedMs[id] = r.timeMs;
+      this.#peerOkSinceLastFailure[id] = 0;
+    } else if (status >= 100 && status < 500 && this.#peerLastFailedMs[id]! >= 0) {
+      this.#peerOkSinceFirstFailure[id]!++;
+      this.#peerOkSinceLastFailure[id]!++;
     }
     // The peer was alive at this request's time when it sent a status of its own (a header, or a status
     // below 500: nginx writes 502/504 itself when the peer never answered).
@@ -1107,6 +1119,15 @@ export class TrafficAggregator {
       if (lastAnswered >= 0) {
         const prior = traffic.lastAnsweredAt === undefined ? -Infinity : Date.parse(traffic.lastAnsweredAt);
         if (lastAnswered > prior) traffic.lastAnsweredAt = isoSeconds(lastAnswered);
+      }
+      const lastFailed = this.#peerLastFailedMs[id]!;
+      const priorFailed = traffic.lastFailedAt === undefined ? -Infinity : Date.parse(traffic.lastFailedAt);
+      if (lastFailed >= 0 && lastFailed >= priorFailed) {
+        // Several ids of one name (rare): the counts of the one that failed last.
+        traffic.lastFailedAt = isoSeconds(lastFailed);
+        const after = this.#peerOkSinceLastFailure[id]!;
+        traffic.okAfterLastFailure = after;
+        traffic.okBetweenFailures = this.#peerOkSinceFirstFailure[id]! - after;
       }
       byUpstream[name] = traffic;
     }

@@ -600,6 +600,66 @@ describe('what fails now, per upstream', () => {
     expect(result.verdict.summary).toContain('No client saw an error: 0 of 30 requests');
   });
 
+  describe('a failure class whose upstream came back is reported as recovered, not as the verdict', () => {
+    const refusedThenBack = (
+      upstream: Partial<TrafficSummary['byUpstream'][string]>,
+      laterErrorLines: string[] = [],
+    ) =>
+      classify(
+        evidence([...repeat(3, LINE.refused, '20:20'), ...laterErrorLines], {
+          upstreams: NODE_HINT,
+          extra: {
+            traffic: traffic({
+              requests: 13,
+              status5xx: 3,
+              byStatus: { '200': 10, '502': 3 },
+              lastAt: '2026-12-06T20:20:30Z',
+              byUpstream: {
+                '127.0.0.1:3000': {
+                  requests: 13,
+                  failures: 3,
+                  byStatus: { '200': 10, '502': 3 },
+                  lastFailedAt: '2026-12-06T20:20:12Z',
+                  lastAnsweredAt: '2026-12-06T20:20:30Z',
+                  okAfterLastFailure: 10,
+                  okBetweenFailures: 0,
+                  ...upstream,
+                },
+              },
+            }),
+          },
+        }),
+      );
+
+    it('calls a contiguous outage followed by successes healthy, with the cause and its evidence as a finding', () => {
+      const result = refusedThenBack({});
+      expect(result.verdict.rootCause).toBe('healthy');
+      expect(result.verdict.confidence).toBeLessThan(0.8);
+      expect(result.verdict.summary).toMatch(
+        /^Recovered: nothing fails now\. 127\.0\.0\.1:3000 failed with upstream-down \(3× between 20:20:10 and 20:20:12\) and 127\.0\.0\.1:3000 has answered 10 requests since/,
+      );
+      const recovered = result.findings.find((f) => f.title.startsWith('Recovered:'));
+      expect(recovered).toMatchObject({ category: 'upstream-down', severity: 'warning' });
+      expect(recovered!.evidence.length).toBeGreaterThan(0);
+      expect(result.nextSteps[0]).toMatch(/^Nothing to repair now/);
+    });
+
+    it('keeps the verdict when successes came between the failures (intermittent, not recovered)', () => {
+      expect(refusedThenBack({ okBetweenFailures: 4 }).verdict.rootCause).toBe('upstream-down');
+    });
+
+    it('keeps the verdict with fewer than three successes since, or none after the last failure', () => {
+      expect(refusedThenBack({ okAfterLastFailure: 2 }).verdict.rootCause).toBe('upstream-down');
+      expect(
+        refusedThenBack({ lastAnsweredAt: '2026-12-06T20:20:12Z', okAfterLastFailure: 10 }).verdict.rootCause,
+      ).toBe('upstream-down');
+    });
+
+    it('keeps the verdict when the error log failed after the last success (the access log lags)', () => {
+      expect(refusedThenBack({}, [LINE.refused('20:20:40')]).verdict.rootCause).toBe('upstream-down');
+    });
+  });
+
   it('states the share of failing requests the error log explains, and lists the rest', () => {
     const result = classify(
       evidence(repeat(10, LINE.refused), {

@@ -199,6 +199,45 @@ describe('TrafficAggregator', () => {
     expect(stats.upstreamAnswered5xx[peerOf('/fault/refused')]).toBeUndefined();
   });
 
+  it('records an upstream’s last failure and its successes after it and between its failures', () => {
+    const line = (second: number, status: number) =>
+      [
+        'gw1',
+        `2026-12-06T20:20:${String(second).padStart(2, '0')}+00:00`,
+        String(status),
+        '0.002',
+        '127.0.0.1:3000',
+        String(status),
+        status >= 500 ? '-' : '0.000',
+        status >= 500 ? '-' : '0.001',
+        status >= 500 ? '0.000' : '0.001',
+        `r${second}`,
+        '127.0.0.1',
+        '"GET / HTTP/1.1"',
+        '0',
+        '"-"',
+        '"curl/8"',
+        'shop.example.com',
+      ].join('\t');
+    const bytes = (statuses: number[]) =>
+      new TextEncoder().encode(`${statuses.map((status, i) => line(i + 1, status)).join('\n')}\n`);
+
+    const outage = aggregate([bytes([200, 502, 502, 502, 200, 200, 200])]).summary.byUpstream[
+      '127.0.0.1:3000'
+    ];
+    expect(outage).toMatchObject({
+      lastFailedAt: '2026-12-06T20:20:04Z',
+      okAfterLastFailure: 3,
+      okBetweenFailures: 0,
+      lastAnsweredAt: '2026-12-06T20:20:07Z',
+    });
+    const intermittent = aggregate([bytes([502, 200, 502, 200, 200])]).summary.byUpstream['127.0.0.1:3000'];
+    expect(intermittent).toMatchObject({ okAfterLastFailure: 2, okBetweenFailures: 1 });
+    const never = aggregate([bytes([200, 200])]).summary.byUpstream['127.0.0.1:3000'];
+    expect(never?.lastFailedAt).toBeUndefined();
+    expect(never?.okAfterLastFailure).toBeUndefined();
+  });
+
   it('records when each upstream answered (a status of its own), not when nginx wrote 502 for it', () => {
     const lines = fixtureLines(GW);
     const { summary } = aggregate([fixtureBytes(GW)]);

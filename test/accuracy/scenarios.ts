@@ -849,8 +849,7 @@ print('ready', flush=True); time.sleep(3600)`,
   {
     name: 'upstream-error-response+combined-format',
     noise: 'the access log in `combined` (no $upstream_status)',
-    expected: false,
-    why: 'without $upstream_status in the log format an answered 502 cannot be told from one nginx wrote: `unknown` (0.3) is all this evidence supports',
+    expected: true,
     async stage(ctx) {
       const port = await freePort();
       await ctx.modeUpstream('status', { port, status: 502 });

@@ -45,6 +45,8 @@ export function accessLogOnlyCause(ctx: Context): Cause | undefined {
     };
   }
   if (!gateway) {
+    const answered = answeredItselfWithoutUpstreamStatus(ctx);
+    if (answered) return answered;
     return {
       rootCause: 'unknown',
       peer: undefined,
@@ -119,5 +121,49 @@ function downFromAccessLog(ctx: Context, peer: string, count: number): Cause | u
       'Make the error log readable to gatewatch so the next diagnosis can quote nginx itself.',
     ],
     ruledOut: [],
+  };
+}
+
+/** Levels at which nginx writes its upstream failures (they are `error`). */
+const SHOWS_UPSTREAM_ERRORS = new Set(['debug', 'info', 'notice', 'warn', 'error']);
+
+/**
+ * A log format without `$upstream_status` (`combined`) cannot say who wrote a 502/504. nginx can: it
+ * writes an `error`-level line for every 502/504 it makes itself (refused, reset, timed out, invalid
+ * header, no live upstreams). So when the error log was read, holds no upstream failure in the window,
+ * and every `error_log` of the configuration logs at `error` or lower, the gateway errors in the access
+ * log were the upstream's own answers. Said with middling confidence (the configuration must be known),
+ * and naming the upstream only when the configuration passes to exactly one.
+ */
+function answeredItselfWithoutUpstreamStatus(ctx: Context): Cause | undefined {
+  const traffic = ctx.evidence.traffic;
+  const config = ctx.config;
+  if (!traffic || !config || Object.keys(traffic.byUpstream).length > 0) return undefined;
+  const gatewayErrors = (traffic.byStatus['502'] ?? 0) + (traffic.byStatus['504'] ?? 0);
+  if (gatewayErrors === 0) return undefined;
+  const levels = (config.errorLogs ?? []).map((e) => e.level);
+  if (levels.some((level) => !SHOWS_UPSTREAM_ERRORS.has(level))) return undefined;
+  const peers = [...new Set(config.passes.flatMap((p) => p.peers))];
+  const peer = peers.length === 1 ? peers[0] : undefined;
+  const samples = traffic.samples.map((s) => ({ source: 'nginx access.log', excerpt: s }));
+  const who = peer ?? 'the upstream';
+  return {
+    rootCause: 'upstream-error-response',
+    peer,
+    confidence: peer ? 0.55 : 0.45,
+    summary: `${gatewayErrors} of ${traffic.requests} requests got 502/504, and nginx, which logs every gateway error it makes itself at \`error\` level, logged none: ${who} answered them itself. The access log format has no $upstream_status to show it directly.`,
+    findings: [
+      {
+        category: 'upstream-error-response',
+        severity: 'critical',
+        title: `${gatewayErrors} gateway errors in the access log and no upstream failure in the error log (error_log at ${levels.length > 0 ? [...new Set(levels)].join(', ') : 'error, the default'})`,
+        evidence: samples,
+      },
+    ],
+    nextSteps: [
+      `Follow the request into ${who}: its logs and whatever it calls (another proxy, a database).`,
+      'Log with the gatewatch format (lambdas/assets/nginx/gatewatch-log-format.conf): $upstream_status would show the answers directly.',
+    ],
+    ruledOut: ["nginx's connection to the upstream: no upstream error in the error log"],
   };
 }

@@ -124,6 +124,11 @@ export interface NginxConfig {
   /** Every file in the dump, main file first. */
   files: string[];
   user?: Located<{ user: string; group?: string }>;
+  /**
+   * Every `error_log` directive, in any context, with its level (`error` when none is written: nginx's
+   * default). A level above `error` (`crit`, `alert`, `emerg`) hides upstream failures from the log.
+   */
+  errorLogs?: Located<{ target: string; level: string }>[];
   upstreamGroups: UpstreamGroup[];
   servers: ServerBlock[];
   passes: UpstreamPass[];
@@ -221,6 +226,7 @@ class ConfigReader {
   private readonly servers: ServerBlock[] = [];
   private readonly pending: PendingPass[] = [];
   private user: NginxConfig['user'];
+  private readonly errorLogs: NonNullable<NginxConfig['errorLogs']> = [];
   private httpSettings: ReadonlyMap<string, Setting> | undefined;
   private spliced = 0;
   private groupsByName: Map<string, UpstreamGroup> | undefined;
@@ -255,6 +261,7 @@ class ConfigReader {
       includes: [...this.includes.values()],
     };
     if (this.user) config.user = this.user;
+    if (this.errorLogs.length > 0) config.errorLogs = this.errorLogs;
     if (this.nginxVersion !== undefined) config.nginxVersion = this.nginxVersion;
     return config;
   }
@@ -289,6 +296,13 @@ class ConfigReader {
         ) {
           this.user = { user: directive.args[0], file: directive.file, line: directive.line };
           if (directive.args[1] !== undefined) this.user.group = directive.args[1];
+        } else if (name === 'error_log' && directive.args[0] !== undefined) {
+          this.errorLogs.push({
+            target: directive.args[0],
+            level: directive.args[1] ?? 'error',
+            file: directive.file,
+            line: directive.line,
+          });
         } else if (PASS_NAMES.has(name) && level.kind !== 'main' && directive.args[0] !== undefined) {
           this.pending.push({ directive: directive as PendingPass['directive'], level });
         }

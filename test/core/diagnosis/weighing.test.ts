@@ -683,6 +683,47 @@ describe('what fails now, per upstream', () => {
   });
 });
 
+describe('an access log without $upstream_status (combined)', () => {
+  const dump = (errorLog: string) => `# configuration file /etc/nginx/nginx.conf:
+${errorLog}
+events {}
+http {
+    server {
+        listen 80;
+        location / { proxy_pass http://127.0.0.1:3000; }
+    }
+}
+`;
+  const combined502s = (errorLog: string) =>
+    classify(
+      evidence([], {
+        nginxDump: dump(errorLog),
+        extra: {
+          traffic: traffic({
+            requests: 4,
+            status5xx: 4,
+            byStatus: { '502': 4 },
+            format: 'combined',
+            samples: ['127.0.0.1 - - [06/Dec/2026:20:20:10 +0000] "GET / HTTP/1.1" 502 5 "-" "curl/8"'],
+          }),
+        },
+      }),
+    );
+
+  it('reads 502s that nginx did not log as errors as the upstream’s own answers', () => {
+    const result = combined502s('error_log /var/log/nginx/error.log;');
+    expect(result.verdict).toMatchObject({
+      rootCause: 'upstream-error-response',
+      upstream: '127.0.0.1:3000',
+    });
+    expect(result.verdict.confidence).toBeLessThan(0.8);
+  });
+
+  it('says nothing of the kind when the error_log level hides upstream errors (crit)', () => {
+    expect(combined502s('error_log /var/log/nginx/error.log crit;').verdict.rootCause).toBe('unknown');
+  });
+});
+
 describe('identity of listeners and addresses', () => {
   it('names an app on [::1]:P while nginx connects 127.0.0.1:P upstream-wrong-address, with the fix', () => {
     const result = classify(

@@ -91,7 +91,12 @@ async function owedAt(
   if (owed !== undefined && startedAt - lastRunAt <= STALE_AFTER_MS) return { owed, from: 'memory' };
   const tailOf = (target: string) => run.tails.get(target) ?? 0;
   try {
-    const history = await readProbeHistory(run.cloudwatch, startedAt - run.historyMs, startedAt);
+    const history = await readProbeHistory(
+      run.cloudwatch,
+      startedAt - run.historyMs,
+      startedAt,
+      new Set(run.tails.keys()),
+    );
     return { owed: owedZerosFromHistory(history, tailOf), from: 'metric' };
   } catch (error) {
     logger.warn('could not read what is owed back; publishing every target for its tail', {

@@ -8,18 +8,34 @@
  * ("Metrics Insights quotas"); `GetMetricData` has no resource-level permission (Resource "*").
  */
 import { type CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CONTRIBUTOR_DIMENSION, contributorQuery } from '../../core/alarm/contributor-alarms.ts';
+import { contributorQuery } from '../../core/alarm/contributor-alarms.ts';
 import type { PublishedHistory } from '../../core/metrics/probe-publication.ts';
 
 export class ProbeHistoryReadError extends Error {
   override name = 'ProbeHistoryReadError';
 }
 
-/** The published `ProbeFailed` datapoints of every target that has any in `[fromMs, toMs)`, oldest first. */
+/**
+ * The target a series belongs to. A `GROUP BY Target` series is labelled with its group's value (the
+ * target's name); matched against the configured names as a whole token, so a label that carries more
+ * (`Target=shop`, several keys) still finds its target.
+ */
+function targetOfLabel(label: string | undefined, targets: ReadonlySet<string>): string | undefined {
+  if (label === undefined) return undefined;
+  if (targets.has(label)) return label;
+  return label.split(/[\s,=:]+/).find((token) => targets.has(token));
+}
+
+/**
+ * The published `ProbeFailed` datapoints of every target that has any in `[fromMs, toMs)`, oldest first.
+ * A series whose label names no configured target makes the read fail: the caller then assumes every
+ * target owed, rather than none.
+ */
 export async function readProbeHistory(
   client: CloudWatchClient,
   fromMs: number,
   toMs: number,
+  targets: ReadonlySet<string>,
 ): Promise<PublishedHistory[]> {
   const history = new Map<string, { at: number; value: number }[]>();
   let nextToken: string | undefined;
@@ -42,9 +58,13 @@ export async function readProbeHistory(
         }),
       );
       for (const series of page.MetricDataResults ?? []) {
-        // A GROUP BY series is labelled with its group's value: the target's name.
-        const target = series.Label;
-        if (target === undefined || target === '' || target === CONTRIBUTOR_DIMENSION) continue;
+        if ((series.Timestamps ?? []).length === 0) continue;
+        const target = targetOfLabel(series.Label, targets);
+        if (target === undefined) {
+          throw new ProbeHistoryReadError(
+            `series ${JSON.stringify(series.Label)} names no configured target`,
+          );
+        }
         const points = history.get(target) ?? [];
         (series.Timestamps ?? []).forEach((at, i) => {
           const value = series.Values?.[i];
@@ -55,6 +75,7 @@ export async function readProbeHistory(
       nextToken = page.NextToken;
     } while (nextToken !== undefined);
   } catch (error) {
+    if (error instanceof ProbeHistoryReadError) throw error;
     throw new ProbeHistoryReadError(`could not read ProbeFailed back: ${(error as Error).message}`, {
       cause: error,
     });

@@ -29,9 +29,11 @@ export interface StrippedLine {
 }
 
 const MAX_LAYERS = 4;
-// 2026-12-06T20:08:01.123456789Z, 2026-12-06T20:08:01+05:30, 2026-12-06 20:08:01.123Z (CloudWatch), +0000
+// 2026-12-06T20:08:01.123456789Z, 2026-12-06T20:08:01+05:30, 2026-12-06 20:08:01.123Z (CloudWatch), +0000;
+// without a zone only with a fraction (s6-log's `T` option: `2015-11-28 09:46:25.676384500  `), whose
+// time is local and so not used as a time.
 const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})[ \t]+/;
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})|[.,](\d{9}))[ \t]+/;
 const COMPOSE = /^[A-Za-z0-9][\w.-]{0,127} *\| /;
 const KUBECTL = /^\[pod\/[^\]\s/]+\/[^\]\s/]+\] /;
 // <PRI>Dec  6 20:08:01 host nginx[123]: (the host may be missing in files written by some daemons)
@@ -75,7 +77,7 @@ function peel(line: string, result: StrippedLine): string | undefined {
   if (first >= 0x30 && first <= 0x39) {
     const m = RFC3339.exec(line);
     if (!m) return undefined;
-    note(result, 'timestamp', isoMs(m));
+    note(result, 'timestamp', m[8] === undefined ? undefined : isoMs(m));
     const rest = line.slice(m[0].length);
     const tag = HOST_TAG.exec(rest);
     // `host nginx[1]: ` after a time only when what follows it is not itself a known shape
@@ -130,7 +132,7 @@ function dockerJson(line: string, result: StrippedLine): string | undefined {
 
 function parseIso(text: string): number | undefined {
   const m = RFC3339.exec(`${text} `);
-  return m ? isoMs(m) : undefined;
+  return m && m[8] !== undefined ? isoMs(m) : undefined;
 }
 
 function isoMs(m: RegExpExecArray): number | undefined {

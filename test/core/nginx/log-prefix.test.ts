@@ -30,6 +30,7 @@ const PREFIXES: [string, (l: string) => string][] = [
   ],
   ['journalctl -o short-iso', (l) => `2026-11-24T06:01:24+0000 web01 nginx[1234]: ${l}`],
   ['s6 / TAI64N', (l) => `@400000006942ff0e1cbf6d34 ${l}`],
+  ["s6-log's ISO 8601 time (T), no zone", (l) => `2026-11-24 06:01:24.676384500  ${l}`],
   ['CloudWatch Logs export (space)', (l) => `2026-11-24T06:01:24.123Z ${l}`],
   ['CloudWatch Logs export (tab)', (l) => `2026-11-24T06:01:24.123Z\t${l}`],
   [
@@ -67,8 +68,12 @@ describe('stripLogPrefix', () => {
     );
     expect(tai.kinds).toEqual(['tai64n']);
     expect(tai.atMs).toBe(utc);
-    // syslog carries no year or zone: no time from it
+    // syslog carries no year or zone, s6-log's ISO time no zone: no time from them
     expect(stripLogPrefix('Nov 24 06:01:24 h nginx: x', () => false).atMs).toBeUndefined();
+    const s6 = stripLogPrefix('2026-11-24 06:01:24.676384500  x', () => false);
+    expect(s6).toEqual({ line: 'x', kinds: ['timestamp'] });
+    // a zoneless time without s6's nine-digit fraction is not taken for a prefix
+    expect(stripLogPrefix('2026-11-24 06:01:24 x', () => false).kinds).toEqual([]);
   });
 
   it('never touches a line that already is an nginx line, and leaves unknown text alone', () => {

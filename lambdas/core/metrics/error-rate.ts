@@ -56,9 +56,13 @@ export function publishedShares(
   }
   const published: { minuteMs: number; share: number }[] = [];
   for (let i = trailingZeros; i < shares.length; i++) {
+    const share = shares[i]!.share;
+    // A window with too few requests has no share: nothing is published for it, as with every minute
+    // published (publishing 0 there would end an ALARM that the dense series keeps).
+    if (share === undefined) continue;
     const recent = shares.slice(i - trailingZeros, i + 1);
     if (!recent.some((s) => (s.share ?? 0) > 0)) continue;
-    published.push({ minuteMs: shares[i]!.minuteMs, share: shares[i]!.share ?? 0 });
+    published.push({ minuteMs: shares[i]!.minuteMs, share });
   }
   return published;
 }

@@ -440,7 +440,10 @@ describe('remediation with pm2 behind a real nginx', () => {
         async () => watch.output().slice(-3000),
       );
       expect(report.remediation).toMatchObject({ mode: 'auto', dryRun: true });
-      expect(report.remediation?.ran?.outcome).toBe('dry-run');
+      expect(
+        report.remediation?.ran?.outcome,
+        `verdict ${JSON.stringify(report.verdict)}, remediation ${JSON.stringify(report.remediation)}`,
+      ).toBe('dry-run');
       expect(report.remediation?.ran?.commands).toEqual([`pm2 restart ${appName}`]);
       // Nothing ran: the app stays down and pm2 started it no more times.
       await new Promise((r) => setTimeout(r, 3000));

@@ -1,13 +1,13 @@
 /**
  * The public corpus: real nginx error-log lines people quoted in GitHub issues, Q&A threads and docs
  * (test/fixtures/nginx/corpus.json, each with the address it was quoted at and the root cause a reader
- * of the line names). Each line alone goes through the shipped parser and classifier with no host facts
- * and no access log — the logs-only view — and the verdict is compared with the label.
+ * of the line names). Each line alone goes through `gatewatch explain` (`core/diagnosis/explain.ts`): the
+ * shipped parser and classifier with no host facts and no access log — the logs-only view — after nginx's
+ * header is completed where the quote lacks it; the verdict is compared with the label.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { classify } from '../../lambdas/core/diagnosis/classify.ts';
-import { ErrorLogCollector } from '../../lambdas/core/nginx/error-log.ts';
+import { explainQuotedLines } from '../../lambdas/core/diagnosis/explain.ts';
 import { isRootCause, type RootCause } from '../../lambdas/core/root-causes.ts';
 
 export const CORPUS_PATH = fileURLToPath(new URL('../fixtures/nginx/corpus.json', import.meta.url));
@@ -40,19 +40,9 @@ export async function loadCorpus(path = CORPUS_PATH): Promise<CorpusEntry[]> {
   return parsed.lines;
 }
 
-/** One line → the logs-only verdict. */
+/** One line → the verdict `gatewatch explain` gives for it (logs-only, the header completed when quoted without it). */
 export function classifyLine(line: string): { rootCause: string; confidence: number } {
-  const collector = new ErrorLogCollector({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, utcOffsetMinutes: 0 });
-  collector.push(line);
-  const { verdict } = classify({
-    target: { name: 'corpus', upstreams: [] },
-    window: { from: '1970-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' },
-    logsOnly: true,
-    errorLog: collector.summary(),
-    errorLogSource: 'corpus',
-    hosts: [],
-    stepFailures: [],
-  });
+  const { verdict } = explainQuotedLines([line]);
   return { rootCause: verdict.rootCause, confidence: verdict.confidence };
 }
 

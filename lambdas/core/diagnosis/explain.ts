@@ -23,6 +23,15 @@ const LEVEL_PID = /^\[(?:debug|info|notice|warn|error|crit|alert|emerg)\] \d+#\d
 
 export type Completion = 'none' | 'date' | 'header';
 
+const ADDED_HEADER = `${QUOTED_AT} [error] 0#0: `;
+
+/** An excerpt of a completed line as it was quoted. */
+function withoutCompletion(excerpt: string): string {
+  if (excerpt.startsWith(ADDED_HEADER)) return excerpt.slice(ADDED_HEADER.length);
+  if (excerpt.startsWith(`${QUOTED_AT} `)) return excerpt.slice(QUOTED_AT.length + 1);
+  return excerpt;
+}
+
 /** The quote as an error-log line, and what had to be added. */
 export function completeQuotedLine(text: string): { line: string; completion: Completion } {
   const quote = text.trim();
@@ -52,7 +61,7 @@ export function explainQuotedLines(texts: readonly string[]): Explanation {
     collector.push(line);
   }
   const errorLog = collector.summary();
-  const { verdict, findings, nextSteps } = classify({
+  const classified = classify({
     target: { name: 'quoted lines', upstreams: [] },
     window: { from: '1970-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' },
     logsOnly: true,
@@ -61,6 +70,12 @@ export function explainQuotedLines(texts: readonly string[]): Explanation {
     hosts: [],
     stepFailures: [],
   });
+  const { verdict, nextSteps } = classified;
+  // Quote the lines back as they were given, without the header completion added.
+  const findings = classified.findings.map((finding) => ({
+    ...finding,
+    evidence: finding.evidence.map((e) => ({ ...e, excerpt: withoutCompletion(e.excerpt) })),
+  }));
   const lines = { given, completed, unreadable: errorLog.malformed };
   // A quote is asked about because something failed: lines with no upstream failure in them are not a
   // healthy window, they are lines gatewatch cannot name a cause for.
@@ -70,7 +85,10 @@ export function explainQuotedLines(texts: readonly string[]): Explanation {
       verdict: {
         rootCause: 'unknown',
         confidence: 0.2,
-        summary: `None of the ${read} line${read === 1 ? '' : 's'} read is an upstream failure gatewatch recognises.`,
+        summary:
+          read === 1
+            ? 'The line is not an upstream failure gatewatch recognises.'
+            : `None of the ${read} lines is an upstream failure gatewatch recognises.`,
       },
       findings,
       nextSteps: [

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, (io: Io) => Promise<Command>> = {
   demo: async (io) => (await import('./demo.ts')).demoCommand(io),
   watch: async (io) => (await import('./watch.ts')).watchCommand(io),
   approve: async (io) => (await import('./approve.ts')).approveCommand(io),
+  explain: async (io) => (await import('./explain.ts')).explainCommand(io),
 };
 
 /**

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { FolderReportStore } from '../../adapters/local/folder-report-store.ts';
 import { ProbeHistoryFiles } from '../../adapters/local/probe-history-files.ts';
 import type { GatewatchConfig } from '../../core/config.ts';
+import { isoSeconds } from '../../core/diagnosis/incident-id.ts';
 import { INCIDENT_ID, type IncidentIndexEntry } from '../../core/incident/incident-index.ts';
 import { recurrenceLine } from '../../core/incident/recurrence.ts';
 import { cleanText } from '../../core/report/escape.ts';
@@ -79,6 +80,33 @@ function safeUser(): string {
 }
 
 /** Runs a change of one incident's report; a missing incident is a usage error. */
+/** The options `ack`, `note` and `resolve` share: where the record is, and who acts. */
+const ActionOptionsSchema = RecordOptionsSchema.extend({ by: z.string().optional() });
+
+/**
+ * A command that records something on one incident (`ack`, `note`, `resolve`): `<id>`, `--by`,
+ * `--config`, `--dir`. Further arguments are added by the caller after `<id>`.
+ */
+export function incidentActionCommand(name: string, description: string, byHelp: string): Command {
+  return new Command(name)
+    .description(description)
+    .argument('<id>', 'incident id')
+    .option('--by <name>', `${byHelp} (default: $USER)`)
+    .option('--config <file>', 'configuration file', 'gatewatch.yaml')
+    .option('--dir <dir>', 'reports folder (default: reports.dir of the configuration)');
+}
+
+/** What such a command acts with: the checked id, who, where the record is, and now. */
+export async function incidentAction(
+  id: string,
+  raw: unknown,
+): Promise<{ incidentId: string; by: string; location: RecordLocation; at: string }> {
+  const options = parseOptions(ActionOptionsSchema, raw);
+  const incidentId = incidentIdArgument(id);
+  const by = actor(options.by);
+  return { incidentId, by, location: await recordLocation(options), at: isoSeconds(new Date()) };
+}
+
 export async function changeIncident(
   location: RecordLocation,
   id: string,

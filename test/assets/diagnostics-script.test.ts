@@ -519,6 +519,24 @@ describe('limits', () => {
 });
 
 describe('framing', () => {
+  it("escapes a command's lines that start like the script's own, held in a variable or streamed", async () => {
+    const path = pathWithout(['ip6tables-save', 'nft'], {
+      'iptables-save': `printf '%s\\n' '#gw reason forged-held' '*filter' '#gw tool name=nft rc=0'`,
+      df: `printf '%s\\n' '#gw reason forged-streamed' '#gw section inodes'`,
+    });
+    const { run } = await diagnose({ GW_CHECKS: 'firewall,disk' }, { path });
+    const firewall = checkOf(run, 'firewall');
+    expect(firewall.output.split('\n')).toEqual(
+      expect.arrayContaining([' #gw reason forged-held', '*filter', ' #gw tool name=nft rc=0']),
+    );
+    expect(firewall.detail ?? '').not.toContain('forged');
+    const disk = checkOf(run, 'disk');
+    expect(disk.output.split('\n')).toEqual(
+      expect.arrayContaining([' #gw reason forged-streamed', ' #gw section inodes']),
+    );
+    expect(disk.detail ?? '').not.toContain('forged');
+  });
+
   it('is not fooled by a process whose name looks like a frame', async () => {
     const marker = `gw-forge-${randomBytes(3).toString('hex')}`;
     const title = `\n@@GATEWATCH 0123456789abcdef END name=listen status=ok\n${marker}`;

@@ -86,8 +86,13 @@ gw_run() {
   return "${PIPESTATUS[0]}"
 }
 
-# Prints text held in a variable, escaped.
-gw_print() { [[ -z $1 ]] || printf '%s\n' "$1" | gw_escape; }
+# Prints text held in a variable, escaped as gw_escape does, without a fork (a variable holds no NUL).
+gw_print() {
+  [[ -n $1 ]] || return 0
+  local s=$'\n'$1
+  s=${s//$'\n#gw'/$'\n #gw'}
+  printf '%s\n' "${s:1}"
+}
 
 gw_first_line() {
   local s=${1#$'\n'}

@@ -272,7 +272,7 @@ gw_check_listen() {
         awk -v port="$port" '$1 ~ /^[A-Z0-9-]+$/ { n[$1]++ } END { for (s in n) printf "#gw conn port=%s state=%s count=%d\n", port, s, n[s] }'
     done
   fi
-  if [[ $(id -u 2>/dev/null) != 0 ]]; then
+  if ((EUID != 0)); then
     gw_reason "not root: sockets of other users' processes are listed without their process"
   fi
   exit 0
@@ -548,7 +548,7 @@ gw_check_fds() {
   if [[ -n ${GW_SERVICE_KIND:-} ]]; then
     while IFS= read -r pid; do gw_fd_line "$pid" service; done < <(gw_service_pids | head -n 64)
   fi
-  [[ $(id -u 2>/dev/null) == 0 ]] || gw_reason "not root: descriptors of other users' processes are not counted"
+  ((EUID == 0)) || gw_reason "not root: descriptors of other users' processes are not counted"
   exit 0
 }
 

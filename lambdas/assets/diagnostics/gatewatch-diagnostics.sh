@@ -12,8 +12,8 @@
 # naming the variable and exits 2 before any check runs.
 #
 # Output (stdout): a START header with a random per-run nonce, then one BEGIN/END frame per check, then
-# DONE. The checks run side by side (at most GW_JOBS at once); each frame is printed whole, in the order
-# the checks were asked for, and its `ms` is the check's own run time. Inside a frame every line of the check's output is prefixed with `|`, so no text from a process
+# DONE. The checks run side by side; each frame is printed whole, in the order the checks were asked
+# for, and its `ms` is the check's own run time. Inside a frame every line of the check's output is prefixed with `|`, so no text from a process
 # name, a log line or a config file can start a line with `@@GATEWATCH`, and the nonce is never
 # exported, never on a command line, so a process cannot learn it. Lines the script itself writes inside
 # a check start with `#gw `; command output lines that happen to start with `#gw` get a leading space.
@@ -813,36 +813,28 @@ export -f gw_urlencode gw_escape gw_run gw_print gw_first_line gw_reason gw_skip
   gw_check_nginx_test gw_check_nginx_config gw_stat gw_check_sockets gw_check_disk gw_check_memory gw_fd_line \
   gw_check_fds gw_check_oom gw_check_firewall gw_read_comm
 
-# The checks run side by side, at most GW_JOBS at a time: a diagnosis waits for the slowest check, not
-# for the sum of them. Each check's frame comes through a pipe of its own and is printed whole, in the
-# order the checks were asked for; a check starts once the one GW_JOBS places before it is printed.
-readonly GW_JOBS=4
+# The checks run side by side, all at once (at most ten): a diagnosis waits for the slowest check, not for
+# the sum of them. Each check's frame comes through a pipe of its own; one `cat` reads the pipes in the
+# order the checks were asked for, so every frame is printed whole and in that order, and the frame at
+# the head streams as its check prints.
 gw_list=()
 for gw_check in ${GW_CHECKS//,/ }; do
   [[ " ${gw_list[*]-} " == *" $gw_check "* ]] || gw_list+=("$gw_check")
 done
 gw_pipes=()
-gw_started=0
+gw_paths=()
 # A check gets none of the pipes of the checks before it.
 gw_close_pipes() {
   local fd
   for fd in ${gw_pipes[@]+"${gw_pipes[@]}"}; do exec {fd}<&-; done
 }
-gw_start_next() {
-  ((gw_started < ${#gw_list[@]})) || return 0
-  local fd
+for gw_check in "${gw_list[@]}"; do
   # fd 4 of the check: where its framed output goes (the pipe this script reads it from).
-  exec {fd}< <(gw_close_pipes; gw_run_check "${gw_list[gw_started]}" 4>&1)
-  gw_pipes[gw_started]=$fd
-  gw_started=$((gw_started + 1))
-}
-for ((gw_i = 0; gw_i < GW_JOBS; gw_i++)); do gw_start_next; done
-for ((gw_i = 0; gw_i < ${#gw_list[@]}; gw_i++)); do
-  gw_fd=${gw_pipes[gw_i]}
-  cat <&"$gw_fd"
-  exec {gw_fd}<&-
-  unset 'gw_pipes[gw_i]'
-  gw_start_next
+  exec {gw_fd}< <(gw_close_pipes; gw_run_check "$gw_check" 4>&1)
+  gw_pipes+=("$gw_fd")
+  gw_paths+=("/dev/fd/$gw_fd")
 done
+cat "${gw_paths[@]}"
+gw_close_pipes
 gw_frame "DONE checks=${#gw_list[@]}"
 exit 0

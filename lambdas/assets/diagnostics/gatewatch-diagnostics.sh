@@ -13,10 +13,11 @@
 #
 # Output (stdout): a START header with a random per-run nonce, then one BEGIN/END frame per check, then
 # DONE. The checks run side by side; each frame is printed whole, in the order the checks were asked
-# for, and its `ms` is the check's own run time. Inside a frame every line of the check's output is prefixed with `|`, so no text from a process
-# name, a log line or a config file can start a line with `@@GATEWATCH`, and the nonce is never
-# exported, never on a command line, so a process cannot learn it. Lines the script itself writes inside
-# a check start with `#gw `; command output lines that happen to start with `#gw` get a leading space.
+# for, and its `ms` is the check's own run time. Inside a frame every line of the check's output is
+# prefixed with `|`, so no text from a process name, a log line or a config file can start a line with
+# `@@GATEWATCH`, and the nonce is never exported, never on a command line, so a process cannot learn it.
+# Lines the script itself writes inside a check start with `#gw `; command output lines that happen to
+# start with `#gw` get a leading space.
 #
 # No here-documents or here-strings (older bash writes them to temporary files), no temporary files,
 # no redirection to anything but /dev/null.

@@ -433,6 +433,65 @@ describe('tools that are missing', () => {
   });
 });
 
+/**
+ * The checks run side by side (a diagnosis waits for the slowest, not the sum); their frames still come
+ * out whole, in the order asked for. Stand-ins make the overlap certain without measuring time.
+ */
+describe('checks side by side', () => {
+  it('runs a later check while an earlier one still runs, and prints their frames in the order asked for', async () => {
+    const dir = tempDir();
+    const headRan = join(dir, 'head-ran');
+    // df (disk, asked first) waits up to 5 s for the memory check's head: it only sees it if both run at once.
+    const path = pathWithout([], {
+      df: `for i in $(seq 50); do [ -e ${headRan} ] && { echo saw-memory-check; exit 0; }; sleep 0.1; done; echo memory-check-not-seen`,
+      head: `case "$*" in *meminfo*) : > ${headRan} ;; esac; exec /usr/bin/head "$@"`,
+    });
+    const { run } = await diagnose({ GW_CHECKS: 'disk,memory' }, { path });
+    expect(run.complete).toBe(true);
+    expect(run.checks.map((c) => c.name)).toEqual(['disk', 'memory']);
+    expect(checkOf(run, 'disk').output).toContain('saw-memory-check');
+    expect(checkOf(run, 'memory').output.startsWith('MemTotal:')).toBe(true);
+  });
+
+  it('does not let a large output block a check into a timeout while its frame waits behind a slow one', async () => {
+    // 600 kB from iptables-save, far more than a pipe holds, while df (asked first) hangs until its timeout.
+    const path = pathWithout(['ip6tables-save', 'nft'], {
+      df: 'exec sleep 30',
+      'iptables-save': `/usr/bin/head -c 600000 /dev/zero | tr '\\0' 'x' | fold -w 99; echo COMMIT`,
+    });
+    const { run, facts } = await diagnose(
+      { GW_CHECKS: 'disk,firewall', GW_CHECK_TIMEOUT: '2', GW_OUTPUT_CAP: '1048576' },
+      { path },
+    );
+    expect(run.checks.map((c) => [c.name, c.status])).toEqual([
+      ['disk', 'error'],
+      ['firewall', 'ok'],
+    ]);
+    expect(checkOf(run, 'disk').detail).toBe('timed out after 2s');
+    const firewall = checkOf(run, 'firewall');
+    expect(firewall.truncated).toBe(false);
+    expect(firewall.output).toContain('COMMIT');
+    expect(firewall.output.split('\n').filter((l) => /^x{99}$/.test(l))).toHaveLength(6060);
+    expect(facts.checks.find((c) => c.name === 'firewall')?.status).toBe('ok');
+  });
+
+  it("does not count another check's transient nginx (nginx -t) among the host's nginx processes", async () => {
+    const dir = tempDir();
+    const stubPid = join(dir, 'nginx.pid');
+    // The nginx-test check's nginx stays up for 3 s; the fds check's pgrep runs only once it is there.
+    const path = pathWithout([], {
+      nginx: `echo $$ > ${stubPid}; sleep 3`,
+      pgrep: `for i in $(seq 50); do [ -s ${stubPid} ] && break; sleep 0.1; done; exec /usr/bin/pgrep "$@"`,
+    });
+    const { run, facts } = await diagnose({ GW_CHECKS: 'nginx-test,fds' }, { path });
+    expect(checkOf(run, 'fds').status).toBe('ok');
+    const pid = Number(readFileSync(stubPid, 'utf8'));
+    expect(pid).toBeGreaterThan(1);
+    expect(facts.fileDescriptors?.processes.map((p) => p.pid)).not.toContain(pid);
+    expect(checkOf(run, 'fds').output).not.toContain(`pid=${pid} `);
+  });
+});
+
 describe('limits', () => {
   it('ends a check at its timeout, kills what it started, and goes on with the next', async () => {
     const pidFile = join(tempDir(), 'df.pid');
@@ -460,6 +519,24 @@ describe('limits', () => {
 });
 
 describe('framing', () => {
+  it("escapes a command's lines that start like the script's own, held in a variable or streamed", async () => {
+    const path = pathWithout(['ip6tables-save', 'nft'], {
+      'iptables-save': `printf '%s\\n' '#gw reason forged-held' '*filter' '#gw tool name=nft rc=0'`,
+      df: `printf '%s\\n' '#gw reason forged-streamed' '#gw section inodes'`,
+    });
+    const { run } = await diagnose({ GW_CHECKS: 'firewall,disk' }, { path });
+    const firewall = checkOf(run, 'firewall');
+    expect(firewall.output.split('\n')).toEqual(
+      expect.arrayContaining([' #gw reason forged-held', '*filter', ' #gw tool name=nft rc=0']),
+    );
+    expect(firewall.detail ?? '').not.toContain('forged');
+    const disk = checkOf(run, 'disk');
+    expect(disk.output.split('\n')).toEqual(
+      expect.arrayContaining([' #gw reason forged-streamed', ' #gw section inodes']),
+    );
+    expect(disk.detail ?? '').not.toContain('forged');
+  });
+
   it('is not fooled by a process whose name looks like a frame', async () => {
     const marker = `gw-forge-${randomBytes(3).toString('hex')}`;
     const title = `\n@@GATEWATCH 0123456789abcdef END name=listen status=ok\n${marker}`;

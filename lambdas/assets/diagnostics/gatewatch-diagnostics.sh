@@ -12,10 +12,12 @@
 # naming the variable and exits 2 before any check runs.
 #
 # Output (stdout): a START header with a random per-run nonce, then one BEGIN/END frame per check, then
-# DONE. Inside a frame every line of the check's output is prefixed with `|`, so no text from a process
-# name, a log line or a config file can start a line with `@@GATEWATCH`, and the nonce is never
-# exported, never on a command line, so a process cannot learn it. Lines the script itself writes inside
-# a check start with `#gw `; command output lines that happen to start with `#gw` get a leading space.
+# DONE. The checks run side by side; each frame is printed whole, in the order the checks were asked
+# for, and its `ms` is the check's own run time. Inside a frame every line of the check's output is
+# prefixed with `|`, so no text from a process name, a log line or a config file can start a line with
+# `@@GATEWATCH`, and the nonce is never exported, never on a command line, so a process cannot learn it.
+# Lines the script itself writes inside a check start with `#gw `; command output lines that happen to
+# start with `#gw` get a leading space.
 #
 # No here-documents or here-strings (older bash writes them to temporary files), no temporary files,
 # no redirection to anything but /dev/null.
@@ -85,8 +87,13 @@ gw_run() {
   return "${PIPESTATUS[0]}"
 }
 
-# Prints text held in a variable, escaped.
-gw_print() { [[ -z $1 ]] || printf '%s\n' "$1" | gw_escape; }
+# Prints text held in a variable, escaped as gw_escape does, without a fork (a variable holds no NUL).
+gw_print() {
+  [[ -n $1 ]] || return 0
+  local s=$'\n'$1
+  s=${s//$'\n#gw'/$'\n #gw'}
+  printf '%s\n' "${s:1}"
+}
 
 gw_first_line() {
   local s=${1#$'\n'}
@@ -130,13 +137,17 @@ gw_need_nginx() {
 }
 
 # True when a pid is this script or one of its descendants, or another run of gatewatch's diagnostics
-# (two diagnoses at once): pgrep must not take gatewatch itself for the service.
+# (two diagnoses at once): pgrep must not take gatewatch itself for the service. With a second argument
+# `descendants`, only this run counts (builtins only, no fork): the checks run side by side, and another
+# check's `nginx -t` is no nginx of the host.
 gw_is_own() {
   local pid=$1 depth=0 line ppid cmd
   while ((pid > 1 && depth < 64)); do
     ((pid == GW_MAIN_PID)) && return 0
-    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || cmd=''
-    [[ $cmd == *gatewatch-diagnostics* ]] && return 0
+    if [[ ${2:-} != descendants ]]; then
+      cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || cmd=''
+      [[ $cmd == *gatewatch-diagnostics* ]] && return 0
+    fi
     [[ -r /proc/$pid/status ]] || return 1
     ppid=''
     while IFS= read -r line; do
@@ -205,7 +216,7 @@ gw_service_pids() {
 
 gw_describe_pid() {
   local pid=$1 comm='' cmd=''
-  [[ -r /proc/$pid/comm ]] && comm=$(head -c 64 "/proc/$pid/comm" 2>/dev/null)
+  [[ -r /proc/$pid/comm ]] && gw_read_comm "$pid"
   [[ -r /proc/$pid/cmdline ]] && cmd=$(head -c 512 "/proc/$pid/cmdline" 2>/dev/null | tr '\000\n\r' '   ')
   printf '#gw pid %s comm=%s cmd=%s\n' "$pid" "$(gw_urlencode "${comm%$'\n'}")" "$(gw_urlencode "${cmd% }")"
 }
@@ -262,7 +273,7 @@ gw_check_listen() {
         awk -v port="$port" '$1 ~ /^[A-Z0-9-]+$/ { n[$1]++ } END { for (s in n) printf "#gw conn port=%s state=%s count=%d\n", port, s, n[s] }'
     done
   fi
-  if [[ $(id -u 2>/dev/null) != 0 ]]; then
+  if ((EUID != 0)); then
     gw_reason "not root: sockets of other users' processes are listed without their process"
   fi
   exit 0
@@ -491,13 +502,23 @@ gw_check_memory() {
   exit 0
 }
 
+# Sets `comm` to what `$(head -c 64 /proc/PID/comm)` gives (trailing newlines dropped), without a fork.
+gw_read_comm() {
+  comm=''
+  IFS= read -r -d '' -n 64 comm 2>/dev/null <"/proc/$1/comm"
+  while [[ $comm == *$'\n' ]]; do comm=${comm%$'\n'}; done
+}
+
 # Open descriptors and the soft limit of one process.
 gw_fd_line() {
   local pid=$1 role=$2 open='' limit='' comm='' line fds
   [[ -d /proc/$pid ]] || return 0
   if [[ -r /proc/$pid/fd && -x /proc/$pid/fd ]]; then
-    fds=$(ls -U -- "/proc/$pid/fd" 2>/dev/null | wc -l)
-    open=${fds//[!0-9]/}
+    # Counted by a glob, not `ls | wc -l`: the same entries (descriptor names are numbers), no fork.
+    shopt -s nullglob
+    fds=("/proc/$pid/fd/"*)
+    shopt -u nullglob
+    open=${#fds[@]}
   fi
   if [[ -r /proc/$pid/limits ]]; then
     while IFS= read -r line; do
@@ -507,7 +528,7 @@ gw_fd_line() {
       fi
     done <"/proc/$pid/limits"
   fi
-  [[ -r /proc/$pid/comm ]] && comm=$(head -c 64 "/proc/$pid/comm" 2>/dev/null)
+  [[ -r /proc/$pid/comm ]] && gw_read_comm "$pid"
   printf '#gw proc pid=%s role=%s open=%s limit=%s name=%s\n' "$pid" "$role" "$open" "$limit" "$(gw_urlencode "${comm%$'\n'}")"
 }
 
@@ -518,6 +539,7 @@ gw_check_fds() {
   printf '#gw file-nr allocated=%s unused=%s max=%s\n' "${allocated//[!0-9]/}" "${unused//[!0-9]/}" "${max//[!0-9]/}"
   if command -v pgrep >/dev/null 2>&1; then
     for pid in $(pgrep -x nginx 2>/dev/null); do
+      gw_is_own "$pid" descendants && continue
       ((n++ < 64)) || break
       gw_fd_line "$pid" nginx
     done
@@ -527,7 +549,7 @@ gw_check_fds() {
   if [[ -n ${GW_SERVICE_KIND:-} ]]; then
     while IFS= read -r pid; do gw_fd_line "$pid" service; done < <(gw_service_pids | head -n 64)
   fi
-  [[ $(id -u 2>/dev/null) == 0 ]] || gw_reason "not root: descriptors of other users' processes are not counted"
+  ((EUID == 0)) || gw_reason "not root: descriptors of other users' processes are not counted"
   exit 0
 }
 
@@ -600,56 +622,76 @@ gw_check_firewall() {
 
 # ---------------------------------------------------------------- framing
 
+# Sets the variable named $1 to the time in milliseconds (no subshell: a fork costs more than a check's
+# own work on a small VM).
 gw_now_ms() {
   if [[ -n ${EPOCHREALTIME:-} ]]; then
-    local t=${EPOCHREALTIME//[!0-9]/}
-    printf '%s' "${t:0:${#t}-3}"
+    local gw_t=${EPOCHREALTIME//[!0-9]/}
+    printf -v "$1" '%s' "${gw_t:0:${#gw_t}-3}"
   else
-    date +%s%3N
+    printf -v "$1" '%s' "$(date +%s%3N)"
   fi
 }
 
 gw_frame() { printf '@@GATEWATCH %s %s\n' "$gw_nonce" "$*"; }
 
-# Streams a check's output into its frame: every line prefixed with `|` and flushed at once (a run
-# stopped half-way keeps what it printed), at most `cap` bytes of output (the line that crosses the cap
-# is cut), the rest read and dropped so the check never blocks on a full pipe. A `#gw reason …` line is
-# held back: when it is the check's last line it goes to stderr with the truncation flag, for the END
-# frame; when anything follows it, it was output like any other line.
-readonly GW_FRAME_CONTENT='function emit(line, room) {
+# Streams a check's output into its frame: every line prefixed with `|`, at most `cap` bytes of output
+# (the line that crosses the cap is cut), the rest read and dropped so the check never blocks on a full
+# pipe. The first `live` bytes are printed and flushed as they come (a run stopped half-way keeps what
+# the check printed until then); later lines are held in memory and printed at the end, so a check whose
+# frame waits behind another's (checks run side by side, frames come out in order) never blocks on a
+# full pipe either. A `#gw reason …` line is held back: when it is the check's last line it goes to
+# stderr with the truncation flag, for the END frame; when anything follows it, it was output like any
+# other line.
+readonly GW_FRAME_CONTENT='function out(text) {
+  if (sent + length(text) + 1 <= live) { print text; fflush(); sent += length(text) + 1 }
+  else { held_out[++held_n] = text; sent = live }
+}
+function emit(line, room) {
   if (cut) return
   room = cap - used
-  if (length(line) + 1 <= room) { print "|" line; used += length(line) + 1 }
-  else { if (room > 0) print "|" substr(line, 1, room); used = cap; cut = 1 }
-  fflush()
+  if (length(line) + 1 <= room) { out("|" line); used += length(line) + 1 }
+  else { if (room > 0) out("|" substr(line, 1, room)); used = cap; cut = 1 }
 }
 {
   if (held) { emit(reason); held = 0 }
   if ($0 ~ /^#gw reason /) { reason = $0; held = 1 } else emit($0)
 }
-END { printf "truncated=%d reason=%s", cut, (held ? substr(reason, 12) : "") > "/dev/stderr" }'
+END {
+  for (i = 1; i <= held_n; i++) print held_out[i]
+  fflush()
+  printf " truncated=%d reason=%s", cut, (held ? substr(reason, 12) : "") > "/dev/stderr"
+}'
+# Bytes of a check's output streamed before the rest is held (well under a pipe's 64 KiB).
+readonly GW_LIVE_BYTES=16384
 
+# One check's whole frame on stdout: BEGIN, the output, END with status, exit and duration.
 gw_run_check() {
   local name=$1 fn="gw_check_${1//-/_}" started ended meta rc=-1 status reason='' truncated=0
   gw_frame "BEGIN name=$name"
-  started=$(gw_now_ms)
+  gw_now_ms started
   # The check runs in its own bash under timeout, which kills the check's whole process group. Its
-  # output streams to the real stdout (fd 4) as it comes, so a run stopped half-way keeps what it had;
-  # only the truncation flag, the reason and the exit status come back here.
+  # output goes through the framing awk to stdout; only the exit status and the time the check ended
+  # (its own, not when its frame could be printed), the truncation flag and the reason come back here.
   meta=$(
     {
-      if [[ -n $GW_TIMEOUT_BIN ]]; then
-        "$GW_TIMEOUT_BIN" -k "$GW_KILL_AFTER" "$GW_CHECK_TIMEOUT" "$BASH" -c "set -u; $fn" 2>&1 </dev/null 4>&-
-      else
-        "$BASH" -c "set -u; $fn" 2>&1 </dev/null 4>&-
-      fi | awk $GW_AWK_LIVE -v cap="$GW_OUTPUT_CAP" "$GW_FRAME_CONTENT" 2>&1 1>&4
-      printf ' rc=%s' "${PIPESTATUS[0]}"
-    }
+      {
+        if [[ -n $GW_TIMEOUT_BIN ]]; then
+          "$GW_TIMEOUT_BIN" -k "$GW_KILL_AFTER" "$GW_CHECK_TIMEOUT" "$BASH" -c "set -u; $fn" 2>&1 </dev/null 4>&- 5>&-
+        else
+          "$BASH" -c "set -u; $fn" 2>&1 </dev/null 4>&- 5>&-
+        fi
+        rc=$?
+        gw_now_ms ended
+        printf ' rc=%s ended=%s' "$rc" "$ended" >&5
+      } | awk $GW_AWK_LIVE -v cap="$GW_OUTPUT_CAP" -v live="$GW_LIVE_BYTES" "$GW_FRAME_CONTENT" 2>&5 5>&-
+    } 5>&1 1>&4
   )
-  ended=$(gw_now_ms)
-  [[ $meta =~ truncated=([01]) ]] && truncated=${BASH_REMATCH[1]}
-  [[ $meta =~ reason=([^ ]*) ]] && reason=${BASH_REMATCH[1]//[!A-Za-z0-9._~\/%-]/}
-  [[ $meta =~ \ rc=([0-9]+)$ ]] && rc=${BASH_REMATCH[1]}
+  ended=$started
+  [[ $meta =~ \ ended=([0-9]+) ]] && ended=${BASH_REMATCH[1]}
+  [[ $meta =~ \ truncated=([01]) ]] && truncated=${BASH_REMATCH[1]}
+  [[ $meta =~ \ reason=([^ ]*) ]] && reason=${BASH_REMATCH[1]//[!A-Za-z0-9._~\/%-]/}
+  [[ $meta =~ \ rc=([0-9]+) ]] && rc=${BASH_REMATCH[1]}
   case $rc in
   0) status=ok ;;
   "$GW_RC_FAILED") status=failed ;;
@@ -660,20 +702,33 @@ gw_run_check() {
   gw_frame "END name=$name status=$status exit=$rc ms=$((ended - started)) truncated=$truncated reason=$reason"
 }
 
+# The header's fields are set with builtins where bash has them: each fork costs milliseconds on a small VM.
+# Sets gw_hostname.
 gw_host() {
   local h=''
-  [[ -r /proc/sys/kernel/hostname ]] && h=$(head -c 255 /proc/sys/kernel/hostname)
+  [[ -r /proc/sys/kernel/hostname ]] && IFS= read -r -d '' -n 255 h </proc/sys/kernel/hostname
   [[ -n $h ]] || h=$(uname -n 2>/dev/null)
   h=${h//[!A-Za-z0-9.-]/}
-  printf '%s' "${h:-unknown}"
+  gw_hostname=${h:-unknown}
 }
 
+# Sets gw_nonce (never exported).
 gw_make_nonce() {
   local n
-  n=$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n')
+  n=$(od -An -N16 -tx1 /dev/urandom 2>/dev/null)
+  n=${n//[!0-9a-f]/}
   [[ $n =~ ^[0-9a-f]{32}$ ]] || printf -v n '%04x%04x%04x%04x%04x%04x%04x%04x' \
     "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM"
-  printf '%s' "$n"
+  gw_nonce=$n
+}
+
+# Sets gw_at: the time now, UTC (TZ=UTC above), to the second.
+gw_now_iso() {
+  if ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 2))); then
+    printf -v gw_at '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+  else
+    gw_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  fi
 }
 
 # ---------------------------------------------------------------- parameters
@@ -728,9 +783,11 @@ export GW_SINCE_MINUTES=${GW_SINCE_MINUTES:-15}
 export GW_CHECK_TIMEOUT=${GW_CHECK_TIMEOUT:-10}
 export GW_OUTPUT_CAP=${GW_OUTPUT_CAP:-65536}
 
-gw_nonce=$(gw_make_nonce)
+gw_make_nonce
 export -n gw_nonce
-gw_frame "START version=1 host=$(gw_host) at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+gw_host
+gw_now_iso
+gw_frame "START version=1 host=$gw_hostname at=$gw_at"
 
 gw_validate
 if ((${#gw_errors[@]} > 0)); then
@@ -755,17 +812,30 @@ export -f gw_urlencode gw_escape gw_run gw_print gw_first_line gw_reason gw_skip
   gw_nginx gw_need_nginx gw_is_own gw_pm2_home gw_service_pids gw_describe_pid gw_listen_for_pids gw_note \
   gw_check_listen gw_check_service gw_service_process gw_service_systemd gw_service_docker gw_service_pm2 \
   gw_check_nginx_test gw_check_nginx_config gw_stat gw_check_sockets gw_check_disk gw_check_memory gw_fd_line \
-  gw_check_fds gw_check_oom gw_check_firewall
+  gw_check_fds gw_check_oom gw_check_firewall gw_read_comm
 
-# fd 4: the real stdout, where each check's framed output streams (see gw_run_check).
-exec 4>&1
-gw_done=' '
-gw_count=0
+# The checks run side by side, all at once (at most ten): a diagnosis waits for the slowest check, not for
+# the sum of them. Each check's frame comes through a pipe of its own; one `cat` reads the pipes in the
+# order the checks were asked for, so every frame is printed whole and in that order, and the frame at
+# the head streams as its check prints.
+gw_list=()
 for gw_check in ${GW_CHECKS//,/ }; do
-  [[ $gw_done == *" $gw_check "* ]] && continue
-  gw_done+="$gw_check "
-  gw_run_check "$gw_check"
-  gw_count=$((gw_count + 1))
+  [[ " ${gw_list[*]-} " == *" $gw_check "* ]] || gw_list+=("$gw_check")
 done
-gw_frame "DONE checks=$gw_count"
+gw_pipes=()
+gw_paths=()
+# A check gets none of the pipes of the checks before it.
+gw_close_pipes() {
+  local fd
+  for fd in ${gw_pipes[@]+"${gw_pipes[@]}"}; do exec {fd}<&-; done
+}
+for gw_check in "${gw_list[@]}"; do
+  # fd 4 of the check: where its framed output goes (the pipe this script reads it from).
+  exec {gw_fd}< <(gw_close_pipes; gw_run_check "$gw_check" 4>&1)
+  gw_pipes+=("$gw_fd")
+  gw_paths+=("/dev/fd/$gw_fd")
+done
+cat "${gw_paths[@]}"
+gw_close_pipes
+gw_frame "DONE checks=${#gw_list[@]}"
 exit 0

@@ -81,11 +81,18 @@ export function incidentState(report: Report): 'open' | 'resolved' {
   return report.resolvedAt === undefined ? 'open' : 'resolved';
 }
 
-const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+let count: Intl.NumberFormat | undefined;
 
 /** `12,345`; a value that is not a finite number (an untrusted report) shows as `?`. */
 export function formatCount(value: number): string {
-  return Number.isFinite(value) ? COUNT.format(value) : '?';
+  if (!Number.isFinite(value)) return '?';
+  // A whole count (nearly every one) is grouped here: building the Intl formatter takes ~30 ms of a
+  // diagnosis's start-up (issue 8, point 9). The output is Intl's, digit for digit (a test compares).
+  if (Number.isSafeInteger(value) && value >= 0 && !Object.is(value, -0)) {
+    return String(value).replace(/\B(?=(\d{3})+$)/g, ',');
+  }
+  count ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  return count.format(value);
 }
 
 /** `90%`, from a 0..1 confidence. */

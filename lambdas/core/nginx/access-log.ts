@@ -646,7 +646,8 @@ export class AccessLogScanner {
     }
     if (this.#rawPeers.length < MAX_PEERS) {
       slots[slot] = this.#rawPeers.length;
-      this.#rawPeers.push(buf.slice(s, e));
+      // A copy: the caller's buffer is refilled with the next chunk (Buffer#slice would be a view of it).
+      this.#rawPeers.push(Uint8Array.prototype.slice.call(buf, s, e));
       this.#rawPeerIds.push(id);
     }
     return id;

@@ -238,6 +238,24 @@ describe('TrafficAggregator', () => {
     expect(never?.okAfterLastFailure).toBeUndefined();
   });
 
+  it('keeps its own copy of each upstream address: a reader that refills one buffer changes no attribution', () => {
+    const line = (peer: string, path: string) =>
+      `gw1\t2026-12-06T20:20:01+00:00\t200\t0.002\t${peer}\t200\t0.000\t0.001\t0.001\tr\t127.0.0.1\t"GET ${path} HTTP/1.1"\t0\t"-"\t"-"\tshop\n`;
+    // As the file reader does: one buffer, refilled for every chunk. The same upstream stands at another
+    // offset in each chunk; more chunks than the scanner interns spellings (4,096).
+    const buffer = Buffer.alloc(16_384);
+    const aggregator = new TrafficAggregator(ALL_TIME);
+    const chunks = 5000;
+    for (let i = 0; i < chunks; i++) {
+      const text = line('10.0.0.9:3000', `/${'a'.repeat(i)}`) + line('10.0.0.1:3000', '/');
+      const n = buffer.write(text, 'latin1');
+      aggregator.push(buffer.subarray(0, n));
+    }
+    const { byUpstream } = aggregator.end();
+    expect(Object.keys(byUpstream).sort()).toEqual(['10.0.0.1:3000', '10.0.0.9:3000']);
+    expect(byUpstream['10.0.0.1:3000']?.requests).toBe(chunks);
+  });
+
   it('records when each upstream answered (a status of its own), not when nginx wrote 502 for it', () => {
     const lines = fixtureLines(GW);
     const { summary } = aggregate([fixtureBytes(GW)]);

@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withoutFileOverride } from '../support/unprivileged.ts';
 
 const BIN = new URL('../../bin/gatewatch.mjs', import.meta.url).pathname;
 let dir: string;
@@ -25,13 +26,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function run(
   args: string[],
   limitMs = 60_000,
-  uid?: number,
+  unprivileged = false,
 ): Promise<{ code: number | null; stderr: string; killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(uid === undefined ? {} : { uid, gid: uid }),
-    });
+  return new Promise((resolve, reject) => {
+    const [command, argv] = unprivileged
+      ? withoutFileOverride(process.execPath, [BIN, ...args])
+      : [process.execPath, [BIN, ...args]];
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.on('error', reject);
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
@@ -74,12 +76,11 @@ describe('gatewatch diagnose --out', () => {
     chmodSync(locked, 0o555);
     chmodSync(dir, 0o755);
     chmodSync(config, 0o644);
-    // root writes anywhere: run as nobody when the tests run as root
-    const uid = process.getuid?.() === 0 ? 65534 : undefined;
+    // root writes anywhere: without CAP_DAC_OVERRIDE when the tests run as root
     const result = await run(
       ['diagnose', '--config', config, '--logs-only', '--out', join(locked, 'reports')],
       60_000,
-      uid,
+      true,
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/cannot write reports to .*locked\/reports \(EACCES\)/);

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileLogSource } from '../../../lambdas/adapters/local/file-log-source.ts';
 import { LogUnavailableError } from '../../../lambdas/core/nginx/coverage.ts';
 import { accessLineTimeMs, errorLineLocalMs } from '../../../lambdas/core/nginx/log-time.ts';
+import { withoutFileOverride } from '../../support/unprivileged.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -74,12 +75,9 @@ describe('FileLogSource', () => {
     const script = `const { FileLogSource } = await import(${JSON.stringify(module)});
       try { for await (const c of new FileLogSource().chunks({ log: ${JSON.stringify(path)}, fromMs: 0, toMs: 1 })) {} console.log('read'); }
       catch (e) { console.log(JSON.stringify({ name: e.name, reason: e.reason, message: e.message })); }`;
-    // root reads any file: drop to nobody for this one read
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      ...asNobody,
-      encoding: 'utf8',
-    });
+    // root reads any file: without CAP_DAC_OVERRIDE for this one read
+    const [command, args] = withoutFileOverride(process.execPath, ['--input-type=module', '-e', script]);
+    const out = execFileSync(command, args, { encoding: 'utf8' });
     expect(JSON.parse(out)).toMatchObject({ name: 'LogUnavailableError', reason: 'unreadable' });
     expect(JSON.parse(out).message).toContain('EACCES');
   });

@@ -220,42 +220,60 @@ export function quoteScript(script: string): string {
   return quoted;
 }
 
+/** What differs between gatewatch's two shell documents (diagnostics, remediation actions). */
+export interface ShellDocumentSpec {
+  /** The script, run as `<interpreter> -c` of its own text with `argv0` as `$0`. */
+  script: string;
+  interpreter: 'bash' | 'sh';
+  argv0: string;
+  parameters: readonly DiagnosticsParameter[];
+  /** Upper bound of the execution-timeout parameter, seconds; and its default. */
+  maxSeconds: number;
+  defaultSeconds: number;
+  /** The document's description, and what the timeout parameter bounds (`the diagnostics script`). */
+  description: string;
+  timeoutOf: string;
+  names: {
+    stepName: string;
+    executionTimeoutParameter: string;
+    interpolationCheckParameter: string;
+    interpolationCheckValue: string;
+  };
+}
+
 /**
- * The document: parameters with their constraints, and the prelude that hands them to the script.
- * The script runs as `bash -c` of its own text: no here-document and no temporary file, so it still
- * runs on a host whose disk is full (one of the causes it looks for).
+ * A document of one `aws:runShellScript` step: parameters with their constraints, every one passed as an
+ * environment variable (`ENV_VAR`, checked by the prelude before anything runs), and the prelude that
+ * hands them to the script. The script runs as `-c` of its own text: no here-document and no temporary
+ * file, so it still runs on a host whose disk is full (one of the causes diagnostics look for).
  */
-export function documentContent(
-  script: string,
-  parameters: readonly DiagnosticsParameter[],
-  maxSeconds: number,
-): Record<string, unknown> {
-  const interpreter = /^#!.*\bbash\b/.test(script) ? 'bash' : 'sh';
-  const check = DIAGNOSTICS_DOCUMENT.interpolationCheckParameter;
+export function shellScriptDocument(spec: ShellDocumentSpec): Record<string, unknown> {
+  const { names } = spec;
+  const check = names.interpolationCheckParameter;
   const documentParameters: Record<string, Record<string, unknown>> = {
-    [DIAGNOSTICS_DOCUMENT.executionTimeoutParameter]: {
+    [names.executionTimeoutParameter]: {
       type: 'String',
-      description: 'Seconds the diagnostics script may run (read by the SSM agent, never by the shell).',
-      default: '60',
-      allowedPattern: upToPattern(maxSeconds),
+      description: `Seconds ${spec.timeoutOf} may run (read by the SSM agent, never by the shell).`,
+      default: String(spec.defaultSeconds),
+      allowedPattern: upToPattern(spec.maxSeconds),
     },
     [check]: {
       type: 'String',
       description:
         'Proves the agent passes parameters as environment variables (SSM Agent 3.3.2746.0 or later).',
       default: 'unsupported',
-      allowedValues: [DIAGNOSTICS_DOCUMENT.interpolationCheckValue, 'unsupported'],
+      allowedValues: [names.interpolationCheckValue, 'unsupported'],
       interpolationType: 'ENV_VAR',
     },
   };
   const prelude = [
     'set -eu',
-    `if [ "\${SSM_${check}:-}" != "${DIAGNOSTICS_DOCUMENT.interpolationCheckValue}" ]; then`,
+    `if [ "\${SSM_${check}:-}" != "${names.interpolationCheckValue}" ]; then`,
     '  echo "gatewatch: this SSM agent does not pass parameters as environment variables; update it to 3.3.2746.0 or later" >&2',
     '  exit 64',
     'fi',
   ];
-  for (const parameter of parameters) {
+  for (const parameter of spec.parameters) {
     documentParameters[parameter.name] = {
       type: 'String',
       description: parameter.description,
@@ -270,28 +288,46 @@ export function documentContent(
       `if [ -n "\${SSM_${parameter.name}:-}" ]; then export ${parameter.name}="\${SSM_${parameter.name}}"; fi`,
     );
   }
-  const runCommand = [
-    ...prelude,
-    `gw_script=${quoteScript(script.replace(/\n$/, ''))}`,
-    `exec ${interpreter} -c "$gw_script" gatewatch-diagnostics`,
-  ];
   return {
     schemaVersion: '2.2',
-    description:
-      'gatewatch: read-only diagnostics of an nginx host and its upstreams during a 502/504 incident.',
+    description: spec.description,
     parameters: documentParameters,
     mainSteps: [
       {
         action: 'aws:runShellScript',
-        name: DIAGNOSTICS_DOCUMENT.stepName,
+        name: names.stepName,
         precondition: { StringEquals: ['platformType', 'Linux'] },
         inputs: {
-          timeoutSeconds: `{{ ${DIAGNOSTICS_DOCUMENT.executionTimeoutParameter} }}`,
-          runCommand,
+          timeoutSeconds: `{{ ${names.executionTimeoutParameter} }}`,
+          runCommand: [
+            ...prelude,
+            `gw_script=${quoteScript(spec.script.replace(/\n$/, ''))}`,
+            `exec ${spec.interpreter} -c "$gw_script" ${spec.argv0}`,
+          ],
         },
       },
     ],
   };
+}
+
+/** The diagnostics document (bash when the script's shebang says so, else sh). */
+export function documentContent(
+  script: string,
+  parameters: readonly DiagnosticsParameter[],
+  maxSeconds: number,
+): Record<string, unknown> {
+  return shellScriptDocument({
+    script,
+    interpreter: /^#!.*\bbash\b/.test(script) ? 'bash' : 'sh',
+    argv0: 'gatewatch-diagnostics',
+    parameters,
+    maxSeconds,
+    defaultSeconds: 60,
+    description:
+      'gatewatch: read-only diagnostics of an nginx host and its upstreams during a 502/504 incident.',
+    timeoutOf: 'the diagnostics script',
+    names: DIAGNOSTICS_DOCUMENT,
+  });
 }
 
 /** `^…$` matching exactly the decimal numbers 1..max (no sign, no leading zero). */

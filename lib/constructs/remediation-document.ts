@@ -16,7 +16,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { REMEDIATION_DOCUMENT } from '../workflow/lambda-wiring.ts';
 import type { DiagnosticsParameter, InstanceTag } from './diagnostics-document.ts';
-import { MAX_DOCUMENT_BYTES, quoteScript, upToPattern } from './diagnostics-document.ts';
+import { MAX_DOCUMENT_BYTES, shellScriptDocument } from './diagnostics-document.ts';
 
 export class RemediationDocumentPropsError extends Error {
   override name = 'RemediationDocumentPropsError';
@@ -134,70 +134,22 @@ export class RemediationDocument extends Construct {
   }
 }
 
-/** The document: parameters with their constraints, a prelude exporting them, the script run as `bash -c`. */
+/** The actions document: the shared shell document, its script run as `bash -c`. */
 export function remediationDocumentContent(
   script: string,
   parameters: readonly DiagnosticsParameter[],
   maxSeconds: number,
 ): Record<string, unknown> {
-  const check = REMEDIATION_DOCUMENT.interpolationCheckParameter;
-  const documentParameters: Record<string, Record<string, unknown>> = {
-    [REMEDIATION_DOCUMENT.executionTimeoutParameter]: {
-      type: 'String',
-      description: 'Seconds the actions script may run (read by the SSM agent, never by the shell).',
-      default: '120',
-      allowedPattern: upToPattern(maxSeconds),
-    },
-    [check]: {
-      type: 'String',
-      description:
-        'Proves the agent passes parameters as environment variables (SSM Agent 3.3.2746.0 or later).',
-      default: 'unsupported',
-      allowedValues: [REMEDIATION_DOCUMENT.interpolationCheckValue, 'unsupported'],
-      interpolationType: 'ENV_VAR',
-    },
-  };
-  const prelude = [
-    'set -eu',
-    `if [ "\${SSM_${check}:-}" != "${REMEDIATION_DOCUMENT.interpolationCheckValue}" ]; then`,
-    '  echo "gatewatch: this SSM agent does not pass parameters as environment variables; update it to 3.3.2746.0 or later" >&2',
-    '  exit 64',
-    'fi',
-  ];
-  for (const parameter of parameters) {
-    const pattern = parameter.allowedPattern;
-    documentParameters[parameter.name] = {
-      type: 'String',
-      description: parameter.description,
-      default: '',
-      ...(pattern
-        ? { allowedPattern: pattern.test('') ? pattern.source : `^$|${pattern.source}` }
-        : { allowedValues: ['', ...(parameter.allowedValues ?? []).filter((v) => v !== '')] }),
-      interpolationType: 'ENV_VAR',
-    };
-    prelude.push(
-      `if [ -n "\${SSM_${parameter.name}:-}" ]; then export ${parameter.name}="\${SSM_${parameter.name}}"; fi`,
-    );
-  }
-  return {
-    schemaVersion: '2.2',
+  return shellScriptDocument({
+    script,
+    interpreter: 'bash',
+    argv0: 'gatewatch-remediate',
+    parameters,
+    maxSeconds,
+    defaultSeconds: 120,
     description:
       'gatewatch: the closed set of remediation actions (restart a service, reload nginx after nginx -t).',
-    parameters: documentParameters,
-    mainSteps: [
-      {
-        action: 'aws:runShellScript',
-        name: REMEDIATION_DOCUMENT.stepName,
-        precondition: { StringEquals: ['platformType', 'Linux'] },
-        inputs: {
-          timeoutSeconds: `{{ ${REMEDIATION_DOCUMENT.executionTimeoutParameter} }}`,
-          runCommand: [
-            ...prelude,
-            `gw_script=${quoteScript(script.replace(/\n$/, ''))}`,
-            'exec bash -c "$gw_script" gatewatch-remediate',
-          ],
-        },
-      },
-    ],
-  };
+    timeoutOf: 'the actions script',
+    names: REMEDIATION_DOCUMENT,
+  });
 }

@@ -1,10 +1,8 @@
 // Must show 4: the evidence bundle of a real-nginx diagnosis replays, offline and after nginx and the
 // upstream are gone, to the same verdict and the same report.json bytes as the live run.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Report } from '../../lambdas/core/types.ts';
 import { diagnoseOnce } from '../../lambdas/local/diagnose.ts';
@@ -12,30 +10,14 @@ import { freePort } from '../../lambdas/local/lab/free-port.ts';
 import { NginxLab } from '../../lambdas/local/lab/nginx-lab.ts';
 import { UpstreamProcess } from '../../lambdas/local/lab/upstream-process.ts';
 import { diagnosisPart, reportJsonText } from '../../lambdas/steps/evidence-bundle.ts';
+import { runGatewatch } from '../support/cli.ts';
 import { replayMatchesLive } from '../support/replay.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/gatewatch.mjs', import.meta.url));
 const cleanup: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-function replayProcess(bundle: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'replay', bundle, '--json']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const scenarios: {
   name: string;
@@ -107,7 +89,7 @@ describe('replay of bundles from real-nginx diagnoses', () => {
       expect(bundle.evidence.hosts[0]?.facts?.nginxDump).toContain('proxy_pass');
       expect(bundle.evidence.errorLog).toBeDefined();
       // And through the command as shipped.
-      const run = await replayProcess(join(result.dir, 'bundle.json.gz'));
+      const run = await runGatewatch(['replay', join(result.dir, 'bundle.json.gz'), '--json']);
       expect(run.code, run.stderr).toBe(0);
       // report.json as the diagnosis wrote it; the Notify step then recorded its outcome (lifecycle).
       const written = JSON.parse(await readFile(join(result.dir, 'report.json'), 'utf8')) as Report;

@@ -7,6 +7,7 @@ import {
   withResolution,
 } from '../../../lambdas/core/incident/resolution.ts';
 import { renderHtml, renderMarkdown } from '../../../lambdas/core/report/index.ts';
+import { SHOP_REPORT } from '../../support/incidents.ts';
 import { loadReport } from '../report/fixtures.ts';
 
 const heartbeatIncident: IncidentRecord = {
@@ -94,14 +95,7 @@ describe('incident resolution', () => {
       resolvedAt: '2026-11-24T06:00:17Z',
       durationSeconds: 12,
       diagnosis: 'done',
-      report: {
-        incidentId: 'shop-20261124T060005Z-ab12',
-        location: '/srv/incidents/shop-20261124T060005Z-ab12/report.json',
-        rootCause: 'upstream-down',
-        upstream: '127.0.0.1:3000',
-        confidence: 0.95,
-        summary: 'Nothing listens on 127.0.0.1:3000.',
-      },
+      report: { ...SHOP_REPORT },
     });
     expect(notice.subject).toBe('[gatewatch] shop: resolved after 12 s (upstream-down)');
     expect(notice.text).toContain('Report:   /srv/incidents/shop-20261124T060005Z-ab12/report.json');

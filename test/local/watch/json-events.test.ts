@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { IncidentRecord } from '../../../lambdas/core/incident/lifecycle.ts';
 import { reportPaths, toJsonEvent } from '../../../lambdas/local/watch/json-events.ts';
+import { openShopIncident } from '../../support/incidents.ts';
 
 const record: IncidentRecord = {
-  key: 'shop@2026-11-24T06:00:05Z',
-  subject: { kind: 'target', name: 'shop' },
-  openedAt: '2026-11-24T06:00:05Z',
-  alarmIds: ['shop-probe-failed'],
-  trigger: { kind: 'probe', detail: 'alarm shop-probe-failed entered ALARM' },
-  window: { from: '2026-11-24T06:00:01Z', to: '2026-11-24T06:00:05Z' },
-  diagnosis: 'done',
-  report: {
-    incidentId: 'shop-20261124T060005Z-ab12',
-    location: '/srv/incidents/shop-20261124T060005Z-ab12/report.json',
-    rootCause: 'upstream-down',
-    upstream: '127.0.0.1:3000',
-    confidence: 0.95,
-    summary: 'Nothing listens on 127.0.0.1:3000.',
-  },
+  ...openShopIncident(),
   resolvedAt: '2026-11-24T06:01:05Z',
   durationSeconds: 60,
 };

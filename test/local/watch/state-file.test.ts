@@ -10,6 +10,7 @@ import {
   type WatchState,
   WatchStateError,
 } from '../../../lambdas/local/watch/state-file.ts';
+import { openShopIncident } from '../../support/incidents.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -26,25 +27,7 @@ const withOpenIncident = (): WatchState => ({
     'shop-probe-failed': { state: 'ALARM', since: '2026-11-24T06:00:05.000Z', reason: '2 out of the last 3' },
   },
   incidents: {
-    active: [
-      {
-        key: 'shop@2026-11-24T06:00:05Z',
-        subject: { kind: 'target', name: 'shop' },
-        openedAt: '2026-11-24T06:00:05Z',
-        alarmIds: ['shop-probe-failed'],
-        trigger: { kind: 'probe', detail: 'alarm shop-probe-failed entered ALARM' },
-        window: { from: '2026-11-24T06:00:01Z', to: '2026-11-24T06:00:05Z' },
-        diagnosis: 'done',
-        report: {
-          incidentId: 'shop-20261124T060005Z-ab12',
-          location: '/srv/incidents/shop-20261124T060005Z-ab12/report.json',
-          rootCause: 'upstream-down',
-          upstream: '127.0.0.1:3000',
-          confidence: 0.95,
-          summary: 'Nothing listens on 127.0.0.1:3000.',
-        },
-      },
-    ],
+    active: [openShopIncident()],
     recent: [],
     lastResolvedAt: {},
     heldUntil: {},

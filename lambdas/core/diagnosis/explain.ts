@@ -10,16 +10,24 @@
  * message is read by the same parser as in a real log. Text with no recognisable nginx message stays
  * unreadable and is counted as such.
  */
-import { ErrorLogCollector } from '../nginx/error-log.ts';
-import type { Finding, Verdict } from '../types.ts';
+import { ErrorLogCollector, readErrorLogLine } from '../nginx/error-log.ts';
+import { ERROR_LEVELS, type Finding, type Verdict } from '../types.ts';
 import { classify } from './classify.ts';
 
 /** A date nginx would write; the quote's own time is unknown and plays no part. */
 const QUOTED_AT = '2000/01/01 00:00:00';
-/** nginx's header somewhere near the start (after a shipper's prefix, which the reader strips). */
-const HEADER = /\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} \[[a-z]+\] \d+#\d+: /;
 /** The header without its date, as quotes often begin. */
-const LEVEL_PID = /^\[(?:debug|info|notice|warn|error|crit|alert|emerg)\] \d+#\d+: /;
+const LEVEL_PID = new RegExp(`^\\[(?:${ERROR_LEVELS.join('|')})\\] \\d+#\\d+: `);
+
+/** A line the error-log reader takes as it is (with or without a known shipper's prefix). */
+function isWholeLine(text: string): boolean {
+  try {
+    readErrorLogLine(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Completion = 'none' | 'date' | 'header';
 
@@ -35,7 +43,7 @@ function withoutCompletion(excerpt: string): string {
 /** The quote as an error-log line, and what had to be added. */
 export function completeQuotedLine(text: string): { line: string; completion: Completion } {
   const quote = text.trim();
-  if (HEADER.test(quote.slice(0, 200))) return { line: quote, completion: 'none' };
+  if (isWholeLine(quote)) return { line: quote, completion: 'none' };
   if (LEVEL_PID.test(quote)) return { line: `${QUOTED_AT} ${quote}`, completion: 'date' };
   return { line: `${QUOTED_AT} [error] 0#0: ${quote}`, completion: 'header' };
 }

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { type Explanation, explainQuotedLines } from '../../core/diagnosis/explain.ts';
 import { ROOT_CAUSES } from '../../core/root-causes.ts';
+import { safeForTerminal } from '../watch/status-view.ts';
 import { UsageError } from './errors.ts';
 import { type Io, parseOptions } from './io.ts';
 
@@ -15,14 +16,6 @@ const OptionsSchema = z.object({ json: z.boolean().default(false) });
 
 /** More than this is a log file: `diagnose --logs-only` reads those in bounded memory. */
 export const MAX_QUOTED_LINES = 100_000;
-
-/** Control characters (a pasted line can carry terminal escapes) shown as `\xHH`, never sent raw. */
-function printable(text: string): string {
-  return text.replace(
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-}
 
 async function stdinLines(): Promise<string[]> {
   const lines: string[] = [];
@@ -55,7 +48,8 @@ function render(result: Explanation): string {
     `lines: ${given} read${completed > 0 ? `, ${completed} completed with nginx's header (quoted without it)` : ''}${unreadable > 0 ? `, ${unreadable} not nginx error-log lines` : ''}; logs only, no host checks`,
     '',
   );
-  return printable(out.join('\n'));
+  // A pasted line can carry terminal escapes: shown as \xHH, never sent (as `watch` does).
+  return out.map(safeForTerminal).join('\n');
 }
 
 export function explainCommand(io: Io): Command {
